@@ -1,0 +1,95 @@
+"""Jinja extensions for the django-prod template.
+
+Copier loads these through copier-template-extensions (see ``_jinja_extensions``
+in copier.yml). They keep derived knowledge about a combination of answers in
+one place, so templates ask ``needs_redis`` instead of repeating the rules that
+decide it.
+
+It is also the one source of truth for which answer combinations are
+supported: copier.yml's validators call :func:`unsupported_reason`, and the
+template's tests import this module to enumerate every supported combination,
+so a rule written here is enforced and tested at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import zoneinfo
+from collections.abc import Mapping
+from typing import Any
+
+from copier_template_extensions import ContextHook
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+# (answers that must all match, reason shown to the user)
+UNSUPPORTED: list[tuple[dict[str, str], str]] = []
+
+
+def unsupported_reason(**answers: Any) -> str:
+    """Return why this combination is rejected, or an empty string if it is fine."""
+    for condition, reason in UNSUPPORTED:
+        if all(answers.get(key) == value for key, value in condition.items()):
+            return reason
+    return ""
+
+
+def services_for(answers: Mapping[str, Any]) -> set[str]:
+    """Return the external services a combination of answers runs against."""
+    services: set[str] = set()
+    if answers.get("database") == "postgresql":
+        services.add("postgresql")
+    if answers.get("cache") in ("redis", "memcached"):
+        services.add(str(answers["cache"]))
+    queue = answers.get("task_queue")
+    if queue == "celery":
+        services.add(str(answers.get("celery_broker") or "redis"))
+    elif queue in ("huey", "django-q2"):
+        services.add("redis")
+    return services
+
+
+class ContextUpdater(ContextHook):
+    """Add values derived from the answers to the rendering context."""
+
+    def hook(self, context: dict[str, Any]) -> None:
+        answers = {
+            key: context.get(key) for key in ("task_queue", "celery_broker", "cache", "database")
+        }
+        if None in (answers["task_queue"], answers["cache"], answers["database"]):
+            # Still asking questions: nothing to derive yet.
+            return
+        services = services_for(answers)
+        context["services"] = sorted(services)
+        context["needs_postgresql"] = "postgresql" in services
+        context["needs_redis"] = "redis" in services
+        context["needs_rabbitmq"] = "rabbitmq" in services
+        context["needs_memcached"] = "memcached" in services
+
+
+class HelpersExtension(Extension):
+    """Globals and tests used by copier.yml defaults and validators."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals["random_admin_path"] = random_admin_path
+        environment.globals["unsupported_reason"] = unsupported_reason
+        environment.tests["timezone"] = is_timezone
+
+
+def random_admin_path() -> str:
+    """Return an unguessable admin path such as ``manage-k3v9q2xw7d/``."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "manage-" + "".join(secrets.choice(alphabet) for _ in range(10)) + "/"
+
+
+def is_timezone(name: object) -> bool:
+    """Return True when *name* is an IANA time zone this Python knows."""
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -1,0 +1,42 @@
+"""One error body for the whole API.
+
+Every error response has the shape::
+
+    {"error": {"code": "...", "message": "...", "details": {...}}, "request_id": "..."}
+
+so clients handle errors in one place and support can find the log lines of a
+failed call from its request id.
+"""
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from apps.core.request_id import get_request_id
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {
+        "error": {"code": code, "message": message, "details": details or {}},
+        "request_id": get_request_id(),
+    }
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Let DRF build the response (status, headers), then give it the standard body."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # Not an API error: Django's 500 handler takes it.
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body("invalid", "The request is not valid.", exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        response.data = error_body(str(code), str(exc.detail))
+    else:  # Http404 and PermissionDenied, which DRF maps for us.
+        not_found = response.status_code == status.HTTP_404_NOT_FOUND
+        code = "not_found" if not_found else "permission_denied"
+        response.data = error_body(code, str(response.data.get("detail", "")))
+    return response

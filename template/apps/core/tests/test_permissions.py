@@ -1,0 +1,42 @@
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from rest_framework.test import APIRequestFactory, force_authenticate
+from rest_framework.views import APIView
+
+from apps.core.permissions import IsOwner, IsOwnerOrReadOnly
+from apps.users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def drf_request(method: str, user: Any) -> Any:
+    request = getattr(APIRequestFactory(), method)("/")
+    force_authenticate(request, user=user)
+    return APIView().initialize_request(request)
+
+
+def test_owner_may_act_on_their_own_objects() -> None:
+    owner, stranger = UserFactory.create(), UserFactory.create()
+    document = SimpleNamespace(owner=owner)
+
+    assert IsOwner().has_object_permission(drf_request("patch", owner), APIView(), document)
+    assert not IsOwner().has_object_permission(drf_request("patch", stranger), APIView(), document)
+
+
+def test_a_user_object_is_owned_by_itself() -> None:
+    me, other = UserFactory.create(), UserFactory.create()
+
+    assert IsOwner().has_object_permission(drf_request("get", me), APIView(), me)
+    assert not IsOwner().has_object_permission(drf_request("get", me), APIView(), other)
+
+
+def test_read_only_access_for_others() -> None:
+    owner, stranger = UserFactory.create(), UserFactory.create()
+    document = SimpleNamespace(owner=owner)
+    permission = IsOwnerOrReadOnly()
+
+    assert permission.has_object_permission(drf_request("get", stranger), APIView(), document)
+    denied = permission.has_object_permission(drf_request("delete", stranger), APIView(), document)
+    assert not denied

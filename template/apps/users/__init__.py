@@ -1,0 +1,1 @@
+"""Users: the custom user model, sign-up, profile and the welcome e-mail."""

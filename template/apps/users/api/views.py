@@ -1,0 +1,48 @@
+"""HTTP for users: parse, call the service or selector, serialise. No business logic."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, permissions
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.users import selectors, services
+from apps.users.api.serializers import ProfileUpdateSerializer, UserSerializer
+from apps.users.models import User
+
+
+def signed_in_user(request: Request) -> User:
+    """The request's user; the view's IsAuthenticated permission has ruled out anonymity."""
+    if not isinstance(request.user, User):
+        raise NotAuthenticated
+    return request.user
+
+
+class MeView(APIView):
+    """The signed-in user's own profile."""
+
+    @extend_schema(responses=UserSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(signed_in_user(request)).data)
+
+    @extend_schema(request=ProfileUpdateSerializer, responses=UserSerializer)
+    def patch(self, request: Request) -> Response:
+        serializer = ProfileUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = signed_in_user(request)
+        updated = services.update_profile(
+            user=user, full_name=serializer.validated_data.get("full_name", user.full_name)
+        )
+        return Response(UserSerializer(updated).data)
+
+
+class UserListView(generics.ListAPIView[User]):
+    """Active users, newest first (staff only)."""
+
+    serializer_class = UserSerializer
+    permission_classes = (permissions.IsAdminUser,)
+
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.active_users()

@@ -1,0 +1,100 @@
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from apps.users.models import User
+from apps.users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ME = reverse("users-api:me")
+USERS = reverse("users-api:list")
+
+
+@pytest.fixture
+def csrf_token(api_client: APIClient, user: User) -> str:
+    """Sign *user* in the way a browser holds a session: with the CSRF cookie of a page."""
+    token: str = api_client.get(reverse("account_login")).cookies["csrftoken"].value
+    api_client.force_login(user)
+    return token
+
+
+def test_me_requires_authentication_with_the_standard_error_body(api_client: APIClient) -> None:
+    response = api_client.get(ME)
+
+    assert response.status_code == 403
+    body = response.json()
+    assert body["error"]["code"] == "not_authenticated"
+    assert body["request_id"] == response["X-Request-ID"]
+
+
+def test_me_returns_the_signed_in_user(signed_in_client: APIClient, user: User) -> None:
+    response = signed_in_client.get(ME)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": str(user.pk),
+        "email": user.email,
+        "full_name": user.full_name,
+        "created_at": response.json()["created_at"],
+    }
+
+
+def test_me_patch_without_csrf_token_is_rejected(signed_in_client: APIClient) -> None:
+    response = signed_in_client.patch(ME, {"full_name": "Mallory"}, format="json")
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["error"]["message"]
+
+
+def test_me_patch_with_csrf_token_updates_the_profile(
+    api_client: APIClient, user: User, csrf_token: str
+) -> None:
+    response = api_client.patch(
+        ME, {"full_name": "Ada Lovelace"}, format="json", headers={"X-CSRFToken": csrf_token}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Ada Lovelace"
+    user.refresh_from_db()
+    assert user.full_name == "Ada Lovelace"
+
+
+def test_me_patch_validates_input(api_client: APIClient, csrf_token: str) -> None:
+    response = api_client.patch(
+        ME, {"full_name": "x" * 151}, format="json", headers={"X-CSRFToken": csrf_token}
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"]["code"] == "invalid"
+    assert "full_name" in body["error"]["details"]
+
+
+def test_user_list_is_for_staff_only(signed_in_client: APIClient) -> None:
+    response = signed_in_client.get(USERS)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+
+
+def test_user_list_pages_with_a_cursor_newest_first(api_client: APIClient) -> None:
+    staff = UserFactory.create(is_staff=True)
+    UserFactory.create_batch(3)
+    api_client.force_login(staff)
+
+    first = api_client.get(USERS, {"page_size": 2}).json()
+    second = api_client.get(first["next"]).json()
+
+    emails = [u["email"] for u in first["results"] + second["results"]]
+    expected = list(User.objects.order_by("-created_at", "-pk").values_list("email", flat=True))
+    assert emails == expected
+    assert second["next"] is None
+
+
+def test_openapi_schema_documents_the_user_endpoints(api_client: APIClient) -> None:
+    response = api_client.get(reverse("api-schema"), {"format": "json"})
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/users/", "/api/users/me/"} <= set(paths)

@@ -1,0 +1,48 @@
+"""Where settings read the environment from.
+
+Values already in the process environment win over a ``.env`` file at the
+project root, which is read only when it exists (local development).
+"""
+
+from pathlib import Path
+from typing import Any
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    env.read_env(BASE_DIR / ".env")
+
+
+def require_env(*names: str) -> None:
+    """Raise ImproperlyConfigured naming every variable in *names* that is unset or empty."""
+    missing = [name for name in names if not env.str(name, default="")]
+    if missing:
+        raise ImproperlyConfigured(
+            f"Set the {', '.join(missing)} environment variable{'s' if len(missing) > 1 else ''}: "
+            "production settings refuse to start without "
+            f"{'them' if len(missing) > 1 else 'it'} (see .env.example)."
+        )
+
+
+def mailer_settings(url: str) -> dict[str, Any]:
+    """Turn an EMAIL_URL (``smtp+tls://user:password@host:587``) into a MAILERS entry."""
+    config = env.email_url_config(url)
+    backend = config["EMAIL_BACKEND"]
+    if backend != "django.core.mail.backends.smtp.EmailBackend":
+        return {"BACKEND": backend}
+    return {
+        "BACKEND": backend,
+        "OPTIONS": {
+            "host": config["EMAIL_HOST"],
+            "port": config["EMAIL_PORT"],
+            "username": config["EMAIL_HOST_USER"],
+            "password": config["EMAIL_HOST_PASSWORD"],
+            "use_tls": config.get("EMAIL_USE_TLS", False),
+            "use_ssl": config.get("EMAIL_USE_SSL", False),
+            "timeout": 10,
+        },
+    }

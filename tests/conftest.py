@@ -1,0 +1,109 @@
+"""Fixtures of the template's test suite.
+
+``project`` renders one supported combination, installs it into a venv shared
+with every combination of identical dependencies, and hands it to the tests of
+test_generated_project.py. The tests of one combination run on one xdist
+worker (``xdist_group``), so each combination is rendered and installed once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import services, toolchain
+from tests.support.combinations import (
+    TEMPLATE_ROOT,
+    Combination,
+    default,
+    supported_combinations,
+)
+from tests.support.project import Project, explain
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("django-prod")
+    group.addoption(
+        "--combination",
+        default="",
+        help="only combinations whose id matches this regular expression "
+        "(ids look like session.celery-redis.redis.postgresql.none)",
+    )
+
+
+def selected_combinations(config: pytest.Config) -> list[Combination]:
+    pattern = re.compile(config.getoption("--combination") or "")
+    return [c for c in supported_combinations() if pattern.search(c.id)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "project" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "project",
+            [
+                pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
+                for c in selected_combinations(metafunc.config)
+            ],
+            indirect=True,
+            scope="session",
+        )
+
+
+@pytest.fixture(scope="session")
+def template_root() -> Path:
+    return TEMPLATE_ROOT
+
+
+def render(copie_session: Any, answers: dict[str, str]) -> Path:
+    """Render the template with *answers* (defaults for the rest) and return the project."""
+    result = copie_session.copy(extra_answers=answers)
+    if result.exit_code != 0:
+        raise AssertionError(f"rendering {answers} failed: {result.exception!r}")
+    return Path(result.project_dir)
+
+
+@pytest.fixture(scope="session")
+def project(request: pytest.FixtureRequest, copie_session: Any) -> Iterator[Project]:
+    combination: Combination = request.param
+    services.require(combination.services)
+    python_version = default("python_version")
+    toolchain.python(python_version)  # fail early and clearly when it is missing
+
+    project = Project(Path(), combination, python_version)
+    with project._timed("render"):
+        project.path = render(copie_session, combination.answers)
+    installed = project.install()
+    assert installed.returncode == 0, explain(installed)
+    yield project
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts servers or installs packages")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print what the generated projects' own test runs measured (sent by xdist workers too)."""
+    rows = []
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "generated_run":
+                rows.append(value)
+    if not rows:
+        return
+    terminalreporter.section("generated projects")
+    header = (
+        f"{'combination':<44} {'tests':>5} {'skip':>4} "
+        f"{'render s':>8} {'install s':>9} {'tests s':>8}"
+    )
+    terminalreporter.write_line(header)
+    for row in sorted(rows, key=lambda r: r["combination"]):
+        terminalreporter.write_line(
+            f"{row['combination']:<44} {row['tests']:>5} {row['skipped']:>4} "
+            f"{row['render']:>8.1f} {row['install']:>9.1f} {row['test']:>8.1f}"
+        )
+        for line in row["services"]:
+            terminalreporter.write_line(f"    {line}")

@@ -1,0 +1,103 @@
+"""Every supported combination of answers, read from copier.yml itself.
+
+The axis questions' choices come from copier.yml, dependent questions follow
+their ``when`` rule, and the unsupported pairs are removed with the same
+function copier.yml's validator calls (extensions/context.py). A new choice is
+therefore tested without touching the tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from extensions.context import services_for, unsupported_reason
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
+
+# The questions that change what is generated, in the order they are asked.
+AXES = ("auth", "task_queue", "celery_broker", "cache", "database", "deploy_target")
+# Dependent questions: asked only when the condition on the other answers holds.
+DEPENDENT = {"celery_broker": lambda answers: answers["task_queue"] == "celery"}
+
+
+@cache
+def questions() -> dict[str, Any]:
+    data = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    return {key: value for key, value in data.items() if not key.startswith("_")}
+
+
+def choices(question: str) -> list[str]:
+    """The values a question accepts, in copier.yml order."""
+    raw = questions()[question]["choices"]
+    return [str(value) for value in (raw.values() if isinstance(raw, dict) else raw)]
+
+
+def default(question: str) -> str:
+    return str(questions()[question]["default"])
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One set of answers to the axis questions."""
+
+    answers: dict[str, str] = field(hash=False)
+
+    @property
+    def id(self) -> str:
+        parts = [self.answers["auth"], self.answers["task_queue"]]
+        if "celery_broker" in self.answers:
+            parts[-1] += f"-{self.answers['celery_broker']}"
+        parts += [self.answers["cache"], self.answers["database"], self.answers["deploy_target"]]
+        return ".".join(parts)
+
+    @property
+    def services(self) -> set[str]:
+        return services_for(self.answers)
+
+    @property
+    def slug(self) -> str:
+        """A short name safe for database names and cache prefixes."""
+        return "dp_" + hashlib.sha1(self.id.encode()).hexdigest()[:10]
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Combination) and other.id == self.id
+
+
+def all_combinations() -> list[Combination]:
+    """The cross product of the axis choices, dependent questions included where asked."""
+    independent = [axis for axis in AXES if axis not in DEPENDENT]
+    result = []
+    for values in itertools.product(*(choices(axis) for axis in independent)):
+        base = dict(zip(independent, values, strict=True))
+        dependent_axes = [axis for axis, asked in DEPENDENT.items() if asked(base)]
+        for dependent_values in itertools.product(*(choices(a) for a in dependent_axes)):
+            result.append(
+                Combination({**base, **dict(zip(dependent_axes, dependent_values, strict=True))})
+            )
+    return result
+
+
+def supported_combinations() -> list[Combination]:
+    return [c for c in all_combinations() if not unsupported_reason(**c.answers)]
+
+
+def unsupported_combinations() -> list[tuple[Combination, str]]:
+    return [(c, reason) for c in all_combinations() if (reason := unsupported_reason(**c.answers))]
+
+
+def default_combination() -> Combination:
+    answers = {axis: default(axis) for axis in AXES if axis not in DEPENDENT}
+    for axis, asked in DEPENDENT.items():
+        if asked(answers):
+            answers[axis] = default(axis)
+    return Combination(answers)

@@ -1,0 +1,126 @@
+"""A rendered project: install its dependencies and run its commands."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import subprocess
+import time
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support import toolchain
+from tests.support.combinations import Combination
+
+# Virtual environments shared by projects whose dependencies are identical.
+VENV_ROOT = Path(
+    os.environ.get("DJANGO_PROD_VENVS", Path.home() / ".cache" / "django-prod" / "venvs")
+)
+
+# Variables of the developer's shell that would leak into a generated project's run.
+LEAKY = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT")
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_KEY_PREFIX")
+
+
+@dataclass
+class Project:
+    path: Path
+    combination: Combination
+    python_version: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def answers(self) -> dict[str, str]:
+        return self.combination.answers
+
+    def dependency_key(self) -> str:
+        """A digest of everything that decides the installed packages."""
+        pyproject = tomllib.loads((self.path / "pyproject.toml").read_text())
+        spec = repr(
+            (
+                self.python_version,
+                sorted(pyproject["project"]["dependencies"]),
+                sorted(pyproject.get("dependency-groups", {}).get("dev", [])),
+            )
+        )
+        return hashlib.sha256(spec.encode()).hexdigest()[:16]
+
+    @property
+    def venv(self) -> Path:
+        return VENV_ROOT / f"py{self.python_version}-{self.dependency_key()}"
+
+    def install(self) -> subprocess.CompletedProcess[str]:
+        """``uv sync`` into the shared venv for these dependencies (one writer at a time)."""
+        VENV_ROOT.mkdir(parents=True, exist_ok=True)
+        with _exclusive(self.venv.with_suffix(".lock")), self._timed("install"):
+            return self.uv("sync", "--python", toolchain.python(self.python_version))
+
+    def uv(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        env = self.environment({"UV_PROJECT_ENVIRONMENT": str(self.venv)}, services=False)
+        return subprocess.run(
+            [toolchain.uv(), *args], cwd=self.path, env=env,
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+
+    def run(
+        self,
+        *command: str,
+        env: Mapping[str, str] | None = None,
+        services: bool = True,
+        timeout: float = 900,
+        timing: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command of the project's venv (``python``, ``pytest``, ``ruff``...)."""
+        executable = self.venv / "bin" / command[0]
+        with self._timed(timing):
+            return subprocess.run(
+                [str(executable), *command[1:]], cwd=self.path,
+                env=self.environment(env or {}, services=services),
+                capture_output=True, text=True, timeout=timeout, check=False,
+            )  # fmt: skip
+
+    def manage(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return self.run("python", "manage.py", *args, **kwargs)
+
+    def environment(self, extra: Mapping[str, str], *, services: bool) -> dict[str, str]:
+        from tests.support.services import service_env
+
+        env = {k: v for k, v in os.environ.items() if k not in LEAKY + SERVICE_VARIABLES}
+        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        env["VIRTUAL_ENV"] = str(self.venv)
+        env["UV_PYTHON_DOWNLOADS"] = "never"
+        if services:
+            env.update(service_env(self.combination))
+        env.update(extra)
+        return env
+
+    @contextmanager
+    def _timed(self, name: str | None) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            if name:
+                self.timings[name] = time.perf_counter() - started
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    with lock_path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def explain(result: subprocess.CompletedProcess[str]) -> str:
+    """The command and its output, for assertion messages."""
+    return (
+        f"$ {' '.join(map(str, result.args))}\n(exit {result.returncode})\n"
+        f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
+    )

@@ -1,0 +1,74 @@
+"""The real services generated projects test against, and per-combination isolation.
+
+Each combination gets its own PostgreSQL databases and its own Redis database
+numbers and key prefix, so combinations tested in parallel never collide.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+
+from tests.support.combinations import Combination
+
+HOST = "127.0.0.1"
+PORTS = {"postgresql": 5432, "redis": 6379, "rabbitmq": 5672, "memcached": 11211}
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service a combination needs is not running; the message names it."""
+
+
+def require(services: set[str]) -> None:
+    down = [name for name in sorted(services) if not _accepts_connections(PORTS[name])]
+    if down:
+        raise ServiceUnavailable(
+            "needed but not reachable: "
+            + ", ".join(f"{name} on {HOST}:{PORTS[name]}" for name in down)
+            + " (start them; .ci/run shows how)"
+        )
+
+
+def _accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def slot() -> int:
+    """This pytest-xdist worker's number (0 without xdist): picks private Redis databases."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker.removeprefix("gw")) % 8
+
+
+def service_env(combination: Combination) -> dict[str, str]:
+    """The environment variables that point a generated project at the real services."""
+    env = {}
+    redis_db = 2 * slot()
+    if "postgresql" in combination.services:
+        env["DATABASE_URL"] = f"postgres://postgres@{HOST}:{PORTS['postgresql']}/{combination.slug}"
+    if "redis" in combination.services:
+        env["REDIS_URL"] = f"redis://{HOST}:{PORTS['redis']}/{redis_db}"
+        env["CACHE_KEY_PREFIX"] = combination.slug
+    if combination.answers["task_queue"] == "celery":
+        broker = combination.answers["celery_broker"]
+        env["CELERY_BROKER_URL"] = {
+            "redis": f"redis://{HOST}:{PORTS['redis']}/{redis_db + 1}",
+            "rabbitmq": f"amqp://guest:guest@{HOST}:{PORTS['rabbitmq']}//",
+        }[broker]
+    return env
+
+
+def recreate_database(name: str) -> None:
+    """Drop and create a PostgreSQL database for a production-settings run."""
+    for statement in (
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}"',
+    ):
+        subprocess.run(
+            ["psql", "-h", HOST, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement],
+            check=True, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip

@@ -1,0 +1,119 @@
+"""Every supported combination: the generated project passes its own gates.
+
+Each test runs one of the gates a team would run on the generated project, in
+its own venv, against the real services the combination chose.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.support import services
+from tests.support.project import Project, explain
+
+pytestmark = pytest.mark.slow
+
+
+def production_env(project: Project) -> dict[str, str]:
+    """The environment a production deploy provides, pointing at private databases."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "app.example.com",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+    }
+    if "DATABASE_URL" in (urls := services.service_env(project.combination)):
+        env["DATABASE_URL"] = urls["DATABASE_URL"] + "_prod"
+    return env
+
+
+def test_its_own_test_suite_passes_against_the_real_services(
+    project: Project, record_property: pytest.RecordProperty
+) -> None:
+    junit = project.path / "junit.xml"
+    result = project.run("pytest", "-p", "no:cacheprovider", f"--junitxml={junit}", timing="test")
+    assert result.returncode == 0, explain(result)
+
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
+    header = [
+        line
+        for line in result.stdout.splitlines()
+        if line.startswith(("database:", "cache:", "broker:"))
+    ]
+    record_property(
+        "generated_run",
+        {
+            "combination": project.combination.id,
+            "tests": tests,
+            "skipped": skipped,
+            "services": header,
+            **{k: project.timings.get(k, 0.0) for k in ("render", "install", "test")},
+        },
+    )
+    # The report header proves which servers the suite talked to.
+    if "postgresql" in project.combination.services:
+        assert any(re.match(r"database: postgresql 127\.0\.0\.1:5432/", h) for h in header), header
+    if project.answers["cache"] == "redis":
+        assert any(h.startswith("cache: RedisCache redis://127.0.0.1:6379/") for h in header), (
+            header
+        )
+    if project.answers["task_queue"] == "celery":
+        assert any(h.startswith("broker: ") for h in header), header
+    # With every service present nothing may be skipped: a skip would hide an untested path.
+    assert skipped == 0, explain(result)
+    assert tests >= 50
+
+
+def test_it_is_lint_clean_and_formatted(project: Project) -> None:
+    for command in (("ruff", "check", "."), ("ruff", "format", "--check", ".")):
+        result = project.run(*command, services=False)
+        assert result.returncode == 0, explain(result)
+
+
+def test_it_type_checks_with_django_stubs(project: Project) -> None:
+    result = project.run("mypy", ".", services=False, timing="mypy")
+    assert result.returncode == 0, explain(result)
+    assert "Success: no issues found" in result.stdout
+
+
+def test_its_migrations_match_its_models(project: Project) -> None:
+    result = project.manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, explain(result)
+
+
+def test_production_settings_pass_check_deploy(project: Project) -> None:
+    result = project.manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=production_env(project)
+    )
+    assert result.returncode == 0, explain(result)
+    assert "no issues" in result.stdout
+
+
+def test_production_without_secret_key_names_the_variable(project: Project) -> None:
+    env = production_env(project)
+    del env["DJANGO_SECRET_KEY"]
+
+    result = project.manage("check", "--deploy", env=env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: Set the DJANGO_SECRET_KEY environment variable" in result.stderr
+
+
+def test_a_released_deployment_scores_8_of_8_on_prodcheck(project: Project) -> None:
+    env = production_env(project)
+    if "DATABASE_URL" in env:
+        services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
+    for release_step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
+        result = project.manage(*release_step, env=env)
+        assert result.returncode == 0, explain(result)
+
+    result = project.manage("prodcheck", env=env)
+
+    assert result.returncode == 0, explain(result)
+    assert "Score: 8/8" in result.stdout

@@ -1,0 +1,138 @@
+"""The commands the READMEs print work exactly as printed.
+
+The template README's generate command is run with the local checkout in place
+of ``gh:org/django-prod`` (and ``--defaults``, since no one is at the prompt).
+The generated README's run and test commands are run with no service URL in the
+environment: a new user's machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import render
+from tests.support import toolchain
+from tests.support.combinations import TEMPLATE_ROOT, default, default_combination
+from tests.support.project import LEAKY, SERVICE_VARIABLES
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quickstart")]
+
+
+def readme_command(readme: Path, marker: str) -> str:
+    """The command in the code block that follows ``<!-- marker -->``."""
+    match = re.search(rf"<!-- {marker} -->\s*```sh\n(.+?)\n```", readme.read_text(), re.S)
+    assert match, f"{readme} has no '{marker}' block"
+    return match.group(1).strip()
+
+
+def new_user_env() -> dict[str, str]:
+    """A shell with uv and Python but no service URL and no settings module."""
+    env = {k: v for k, v in os.environ.items() if k not in LEAKY + SERVICE_VARIABLES}
+    env["PATH"] = f"{Path(toolchain.uv()).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["UV_PYTHON"] = toolchain.python(default("python_version"))
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    return env
+
+
+@pytest.fixture(scope="module")
+def default_project(copie_session: Any) -> Path:
+    return render(copie_session, default_combination().answers)
+
+
+def test_the_readme_generate_command_produces_a_project(tmp_path: Path) -> None:
+    command = readme_command(TEMPLATE_ROOT / "README.md", "generate-command")
+    assert command.startswith("uvx --with copier-template-extensions copier copy --trust ")
+    argv = shlex.split(command.replace("gh:org/django-prod", str(TEMPLATE_ROOT)))
+    argv[-1] = str(tmp_path / argv[-1])
+
+    result = subprocess.run(
+        [*argv, "--defaults", "--vcs-ref", "HEAD"], env=new_user_env(),
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = tmp_path / "myapp"
+    assert (project / "manage.py").is_file()
+    assert "uv run python manage.py migrate && uv run python manage.py runserver" in result.stderr
+
+
+def test_copier_without_the_extensions_package_names_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [toolchain.uv(), "tool", "run", "copier", "copy", "--trust", "--defaults",
+         "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(tmp_path / "myapp")],
+        env=new_user_env(), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "No module named 'copier_template_extensions'" in result.stdout + result.stderr
+    assert not (tmp_path / "myapp" / "manage.py").exists()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_http(url: str, *, timeout: float, process: subprocess.Popen[str]) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the run command exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return int(response.status)
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_the_generated_run_command_serves_healthz_with_no_services(default_project: Path) -> None:
+    command = readme_command(default_project / "README.md", "run-command")
+    assert port_is_free(8000), "port 8000 is taken: the README's runserver needs it"
+    log = default_project / "run.log"
+
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            ["bash", "-c", command], cwd=default_project, env=new_user_env(),
+            stdout=output, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )  # fmt: skip
+        try:
+            status = wait_for_http("http://127.0.0.1:8000/healthz", timeout=300, process=server)
+            ready = wait_for_http("http://127.0.0.1:8000/readyz", timeout=10, process=server)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{log.read_text()[-4000:]}") from None
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+    assert status == 200
+    assert ready == 200
+    assert (default_project / "db.sqlite3").is_file(), "the embedded default is a SQLite file"
+
+
+def test_the_generated_test_command_passes_with_no_services(default_project: Path) -> None:
+    command = readme_command(default_project / "README.md", "test-command")
+
+    result = subprocess.run(
+        ["bash", "-c", command], cwd=default_project, env=new_user_env(),
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "database: sqlite3" in result.stdout
+    assert "cache: LocMemCache" in result.stdout
+    # Only the tests that need a broker are skipped, and they say why.
+    skips = re.findall(r"^SKIPPED \[\d+\] (\S+?):\d+: (.+)$", result.stdout, re.M)
+    assert {path for path, _ in skips} <= {"apps/users/tests/test_worker.py"}
+    assert all("CELERY_BROKER_URL is not set" in reason for _, reason in skips)
