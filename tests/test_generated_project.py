@@ -26,6 +26,8 @@ def production_env(project: Project) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "app.example.com",
         "EMAIL_URL": "smtp://127.0.0.1:25",
     }
+    if project.answers["auth"] == "jwt":
+        env["JWT_SIGNING_KEY"] = secrets.token_urlsafe(64)
     if "DATABASE_URL" in (urls := services.service_env(project.combination)):
         env["DATABASE_URL"] = urls["DATABASE_URL"] + "_prod"
     return env

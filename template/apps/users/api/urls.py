@@ -7,4 +7,5 @@ app_name = "users-api"
 urlpatterns = [
     path("", views.UserListView.as_view(), name="list"),
     path("me/", views.MeView.as_view(), name="me"),
+    path("<uuid:pk>/", views.UserDetailView.as_view(), name="detail"),
 ]

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.permissions import IsOwner
 from apps.users import selectors, services
 from apps.users.api.serializers import ProfileUpdateSerializer, UserSerializer
 from apps.users.models import User
@@ -36,6 +37,16 @@ class MeView(APIView):
             user=user, full_name=serializer.validated_data.get("full_name", user.full_name)
         )
         return Response(UserSerializer(updated).data)
+
+
+class UserDetailView(generics.RetrieveAPIView[User]):
+    """One user's public profile: only to that user (object permission), or staff."""
+
+    serializer_class = UserSerializer
+    permission_classes = (permissions.IsAuthenticated, IsOwner | permissions.IsAdminUser)
+
+    def get_queryset(self) -> QuerySet[User]:
+        return selectors.active_users()
 
 
 class UserListView(generics.ListAPIView[User]):
