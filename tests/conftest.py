@@ -9,7 +9,6 @@ worker (``xdist_group``), so each combination is rendered and installed once.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,19 +65,27 @@ def render(copie_session: Any, answers: dict[str, str]) -> Path:
     return Path(result.project_dir)
 
 
-@pytest.fixture(scope="session")
-def project(request: pytest.FixtureRequest, copie_session: Any) -> Iterator[Project]:
-    combination: Combination = request.param
-    services.require(combination.services)
-    python_version = default("python_version")
-    toolchain.python(python_version)  # fail early and clearly when it is missing
+_built: dict[str, Project] = {}
 
-    project = Project(Path(), combination, python_version)
-    with project._timed("render"):
-        project.path = render(copie_session, combination.answers)
-    installed = project.install()
-    assert installed.returncode == 0, explain(installed)
-    yield project
+
+def build(combination: Combination, copie_session: Any) -> Project:
+    """Render and install *combination* once per worker; later callers share it."""
+    if combination.id not in _built:
+        services.require(combination.services)
+        python_version = default("python_version")
+        toolchain.python(python_version)  # fail early and clearly when it is missing
+        project = Project(Path(), combination, python_version)
+        with project._timed("render"):
+            project.path = render(copie_session, combination.answers)
+        installed = project.install()
+        assert installed.returncode == 0, explain(installed)
+        _built[combination.id] = project
+    return _built[combination.id]
+
+
+@pytest.fixture(scope="session")
+def project(request: pytest.FixtureRequest, copie_session: Any) -> Project:
+    return build(request.param, copie_session)
 
 
 def pytest_configure(config: pytest.Config) -> None:

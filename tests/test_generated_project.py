@@ -7,30 +7,14 @@ its own venv, against the real services the combination chose.
 from __future__ import annotations
 
 import re
-import secrets
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.support import services
+from tests.support.production import production_env, release
 from tests.support.project import Project, explain
 
 pytestmark = pytest.mark.slow
-
-
-def production_env(project: Project) -> dict[str, str]:
-    """The environment a production deploy provides, pointing at private databases."""
-    env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
-        "DJANGO_ALLOWED_HOSTS": "app.example.com",
-        "EMAIL_URL": "smtp://127.0.0.1:25",
-    }
-    if project.answers["auth"] == "jwt":
-        env["JWT_SIGNING_KEY"] = secrets.token_urlsafe(64)
-    if "DATABASE_URL" in (urls := services.service_env(project.combination)):
-        env["DATABASE_URL"] = urls["DATABASE_URL"] + "_prod"
-    return env
 
 
 def test_its_own_test_suite_passes_against_the_real_services(
@@ -108,12 +92,7 @@ def test_production_without_secret_key_names_the_variable(project: Project) -> N
 
 
 def test_a_released_deployment_scores_8_of_8_on_prodcheck(project: Project) -> None:
-    env = production_env(project)
-    if "DATABASE_URL" in env:
-        services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
-    for release_step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
-        result = project.manage(*release_step, env=env)
-        assert result.returncode == 0, explain(result)
+    env = release(project)
 
     result = project.manage("prodcheck", env=env)
 

@@ -32,6 +32,7 @@ class Project:
     combination: Combination
     python_version: str
     timings: dict[str, float] = field(default_factory=dict)
+    release_env: dict[str, str] | None = None
 
     @property
     def answers(self) -> dict[str, str]:

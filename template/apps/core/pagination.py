@@ -1,6 +1,15 @@
-"""Cursor pagination: stable pages under concurrent writes and O(1) deep pages."""
+"""Cursor pagination: stable pages under concurrent writes and O(1) deep pages.
 
-from rest_framework.pagination import CursorPagination
+Bad paging input is a client error (400) that says what is wrong, instead of
+DRF's defaults: a silently ignored ``page_size`` and a 404 for a bad cursor.
+"""
+
+from typing import Any
+
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class CreatedAtCursorPagination(CursorPagination):
@@ -10,3 +19,26 @@ class CreatedAtCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            message = f"Must be a whole number from 1 to {self.max_page_size}."
+            raise ValidationError({self.page_size_query_param: [message]})
+        return int(raw)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        try:
+            return super().decode_cursor(request)
+        except NotFound as error:
+            raise ValidationError({self.cursor_query_param: [str(error.detail)]}) from error
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        page_size = {"type": "integer", "minimum": 1, "maximum": self.max_page_size}
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = page_size
+        return parameters

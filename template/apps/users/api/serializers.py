@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from apps.core.api import StrictCharField
 from apps.users.models import User
 
 
@@ -11,4 +12,4 @@ class UserSerializer(serializers.ModelSerializer[User]):
 
 
 class ProfileUpdateSerializer(serializers.Serializer[User]):
-    full_name = serializers.CharField(max_length=150, allow_blank=True)
+    full_name = StrictCharField(max_length=150, allow_blank=True)

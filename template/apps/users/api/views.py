@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import StrictQueryParamsMixin
 from apps.core.permissions import IsOwner
 from apps.users import selectors, services
 from apps.users.api.serializers import ProfileUpdateSerializer, UserSerializer
@@ -21,7 +22,7 @@ def signed_in_user(request: Request) -> User:
     return request.user
 
 
-class MeView(APIView):
+class MeView(StrictQueryParamsMixin, APIView):
     """The signed-in user's own profile."""
 
     @extend_schema(responses=UserSerializer)
@@ -39,7 +40,7 @@ class MeView(APIView):
         return Response(UserSerializer(updated).data)
 
 
-class UserDetailView(generics.RetrieveAPIView[User]):
+class UserDetailView(StrictQueryParamsMixin, generics.RetrieveAPIView[User]):
     """One user's public profile: only to that user (object permission), or staff."""
 
     serializer_class = UserSerializer
@@ -49,7 +50,7 @@ class UserDetailView(generics.RetrieveAPIView[User]):
         return selectors.active_users()
 
 
-class UserListView(generics.ListAPIView[User]):
+class UserListView(StrictQueryParamsMixin, generics.ListAPIView[User]):
     """Active users, newest first (staff only)."""
 
     serializer_class = UserSerializer

@@ -99,3 +99,51 @@ def test_openapi_schema_documents_the_user_endpoints(api_client: APIClient) -> N
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/users/", "/api/users/me/", "/api/users/{id}/"} <= set(paths)
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it(signed_in_client: APIClient) -> None:
+    response = signed_in_client.get(ME, {"fields": "email"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"fields": ["Unknown query parameter."]}
+
+
+@pytest.mark.parametrize("page_size", ["0", "-1", "abc", "201"])
+def test_a_bad_page_size_is_a_400(api_client: APIClient, page_size: str) -> None:
+    api_client.force_authenticate(UserFactory.create(is_staff=True))
+
+    response = api_client.get(USERS, {"page_size": page_size})
+
+    assert response.status_code == 400
+    assert "page_size" in response.json()["error"]["details"]
+
+
+def test_a_bad_cursor_is_a_400(api_client: APIClient) -> None:
+    api_client.force_authenticate(UserFactory.create(is_staff=True))
+
+    response = api_client.get(USERS, {"cursor": "not-a-cursor"})
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"cursor": ["Invalid cursor"]}
+
+
+def test_a_number_is_not_accepted_as_a_name(signed_in_client: APIClient) -> None:
+    response = signed_in_client.patch(ME, {"full_name": 12345}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == {"full_name": ["Must be a string."]}
+
+
+def test_every_operation_documents_the_standard_error_body(api_client: APIClient) -> None:
+    schema = api_client.get(reverse("api-schema"), {"format": "json"}).json()
+
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"401", "403", "429"} <= set(responses), (method, path)
+            error = responses["403"]["content"]["application/json"]["schema"]
+            assert error == {"$ref": "#/components/schemas/Error"}
+            if "{" in path:
+                assert "404" in responses, (method, path)
+            if method in ("post", "put", "patch"):
+                assert "400" in responses, (method, path)

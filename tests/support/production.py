@@ -1,0 +1,36 @@
+"""A generated project released the way its README says: migrate, collectstatic."""
+
+from __future__ import annotations
+
+import secrets
+
+from tests.support import services
+from tests.support.project import Project, explain
+
+
+def production_env(project: Project) -> dict[str, str]:
+    """The environment a production deploy provides, pointing at private databases."""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),
+        "DJANGO_ALLOWED_HOSTS": "app.example.com,127.0.0.1,localhost",
+        "EMAIL_URL": "smtp://127.0.0.1:25",
+    }
+    if project.answers["auth"] == "jwt":
+        env["JWT_SIGNING_KEY"] = secrets.token_urlsafe(64)
+    if "DATABASE_URL" in (urls := services.service_env(project.combination)):
+        env["DATABASE_URL"] = urls["DATABASE_URL"] + "_prod"
+    return env
+
+
+def release(project: Project) -> dict[str, str]:
+    """Run the release steps once per project; return the production environment."""
+    if project.release_env is None:
+        env = production_env(project)
+        if "DATABASE_URL" in env:
+            services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
+        for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
+            result = project.manage(*step, env=env)
+            assert result.returncode == 0, explain(result)
+        project.release_env = env
+    return dict(project.release_env)

@@ -1,0 +1,67 @@
+"""Serve a generated project the way production does, on a loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.project import Project
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()[-5000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout} s:\n{log.read_text()[-5000:]}")
+
+
+@contextmanager
+def running(
+    project: Project, command: list[str], env: Mapping[str, str], *, port: int, name: str
+) -> Iterator[Path]:
+    """Run *command* from the project's venv until the block ends; yield its log file."""
+    log = project.path / f"{name}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(project.venv / "bin" / command[0]), *command[1:]],
+            cwd=project.path, env=project.environment({**env, "PORT": str(port)}, services=True),
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, log, timeout=60)
+            yield log
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@contextmanager
+def gunicorn(project: Project, env: Mapping[str, str]) -> Iterator[str]:
+    """gunicorn started as the generated README's web process; yield its base URL."""
+    port = free_port()
+    command = ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+    with running(project, command, {"WEB_CONCURRENCY": "2", **env}, port=port, name="gunicorn"):
+        yield f"http://127.0.0.1:{port}"
