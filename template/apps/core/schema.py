@@ -36,10 +36,10 @@ class StandardErrorsAutoSchema(AutoSchema):
         return responses
 
     def _error_statuses(self) -> list[tuple[str, str]]:
-        statuses = []
-        if self.method in ("POST", "PUT", "PATCH"):
-            statuses.append(("400", "The request is not valid; details name each field."))
-        statuses += [
+        statuses = [
+            # Every view rejects unknown query parameters (apps.core.api), and
+            # those with a body validate it.
+            ("400", "The request is not valid; details name each field or parameter."),
             ("401", "Missing or invalid credentials."),
             ("403", "Not allowed for these credentials (or a missing CSRF token)."),
         ]
