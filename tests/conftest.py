@@ -88,17 +88,19 @@ def project(request: pytest.FixtureRequest, copie_session: Any) -> Project:
     return build(request.param, copie_session)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: starts servers or installs packages")
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print what the generated projects' own test runs measured (sent by xdist workers too)."""
-    rows = []
+    rows, notes = [], []
     for report in terminalreporter.stats.get("passed", []):
         for name, value in getattr(report, "user_properties", []):
             if name == "generated_run":
                 rows.append(value)
+            elif name == "fuzz_run":
+                notes.append(value)
+    if notes:
+        terminalreporter.section("API fuzzing")
+        for note in sorted(notes):
+            terminalreporter.write_line(note)
     if not rows:
         return
     terminalreporter.section("generated projects")

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -58,12 +61,14 @@ def one_per_auth_mode(config: pytest.Config) -> list[Combination]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "served" in metafunc.fixturenames:
+    for name in ("served", "site_for_a_browser"):
+        if name not in metafunc.fixturenames:
+            continue
         combinations = one_per_auth_mode(metafunc.config)
         if "session_only" in metafunc.definition.keywords:
             combinations = [c for c in combinations if c.answers["auth"] == "session"]
         metafunc.parametrize(
-            "served",
+            name,
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
             indirect=True,
         )
@@ -92,7 +97,7 @@ class Mailbox:
         outer = self
 
         class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 outer.messages.append(message_from_bytes(envelope.content))
                 return "250 Message accepted"
 
@@ -110,6 +115,16 @@ class Mailbox:
     def url(self) -> str:
         return f"smtp://127.0.0.1:{self.port}"
 
+    def wait_for(self, recipient: str, timeout: float = 30) -> Any:
+        """The first message to *recipient*, once it has arrived."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if recipient in message["To"]:
+                    return message
+            time.sleep(0.2)
+        raise AssertionError(f"no e-mail to {recipient} within {timeout} s: {self.messages}")
+
 
 @pytest.fixture(scope="module")
 def mailbox() -> Iterator[Mailbox]:
@@ -118,7 +133,9 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def served(request: pytest.FixtureRequest, copie_session: Any, mailbox: Mailbox) -> Iterator[Served]:
+def served(
+    request: pytest.FixtureRequest, copie_session: Any, mailbox: Mailbox
+) -> Iterator[Served]:
     project = build(request.param, copie_session)
     env = {**release(project), **UNTHROTTLED, "EMAIL_URL": mailbox.url}
     with gunicorn(project, env) as url:
@@ -134,7 +151,9 @@ def create_verified_user(served: Served, email: str) -> None:
     if served.project.answers["auth"] == "session":
         script += (
             "from allauth.account.models import EmailAddress\n"
-            "EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)\n"
+            "EmailAddress.objects.create(\n"
+            "    user=user, email=user.email, verified=True, primary=True\n"
+            ")\n"
         )
     result = served.project.manage("shell", "-c", script, env=served.env)
     assert result.returncode == 0, explain(result)
@@ -187,7 +206,9 @@ def jwt_credentials(served: Served) -> Credentials:
     return Credentials(f'[auth.openapi.jwtAuth]\nbearer = "{tokens.json()["access"]}"\n', {})
 
 
-def test_schemathesis_finds_no_failure_in_the_signed_in_api(served: Served, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_failure_in_the_signed_in_api(
+    served: Served, tmp_path: Path, record_property: pytest.RecordProperty
+) -> None:
     sign_in = {"session": session_credentials, "jwt": jwt_credentials}
     credentials = sign_in[served.project.answers["auth"]](served)
     config = tmp_path / "schemathesis.toml"
@@ -195,9 +216,10 @@ def test_schemathesis_finds_no_failure_in_the_signed_in_api(served: Served, tmp_
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config),
         "run", f"{served.url}/api/schema/?format=json",
-        "--max-examples", "40", "--seed", "20261123", "--workers", "2",
-        *[arg for name, value in served.https_headers.items() for arg in ("-H", f"{name}: {value}")],
+        "--max-examples", "40", "--seed", "20261123", "--workers", "1",
     ]  # fmt: skip
+    for name, value in served.https_headers.items():
+        command += ["-H", f"{name}: {value}"]
 
     result = subprocess.run(
         command, cwd=TEMPLATE_ROOT, env={**os.environ, **credentials.env},
@@ -206,4 +228,78 @@ def test_schemathesis_finds_no_failure_in_the_signed_in_api(served: Served, tmp_
 
     summary = result.stdout[-8000:] + result.stderr[-3000:]
     assert result.returncode == 0, summary
-    assert re.search(r"\b\d+ passed\b", result.stdout), summary
+    cases = re.search(r"(\d+) generated", result.stdout)
+    operations = re.search(r"Tested: (\d+)", result.stdout)
+    assert cases and operations, summary
+    record_property(
+        "fuzz_run",
+        f"{served.project.combination.id}: schemathesis tested {operations[1]} operations "
+        f"with {cases[1]} generated cases, 0 failures",
+    )
+
+
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def chromium_executable() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Chromium is not installed: .ci/run installs Debian's chromium package"
+    return path
+
+
+@pytest.fixture
+def site_for_a_browser(
+    request: pytest.FixtureRequest, copie_session: Any, mailbox: Mailbox
+) -> Iterator[str]:
+    """The production site on http://localhost, with the HTTPS redirect switched off.
+
+    Chromium treats localhost as a secure origin, so the __Secure- cookies are
+    kept over plain HTTP; everything else is the production configuration.
+    """
+    project = build(request.param, copie_session)
+    env = {**release(project), "EMAIL_URL": mailbox.url, "DJANGO_SECURE_SSL_REDIRECT": "false"}
+    with gunicorn(project, env) as url:
+        yield url.replace("127.0.0.1", "localhost")
+
+
+@pytest.mark.session_only
+def test_a_person_signs_up_confirms_the_email_and_is_signed_in_in_a_real_browser(
+    site_for_a_browser: str, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    email = f"browser-{uuid.uuid4().hex[:8]}@example.com"
+    base = site_for_a_browser
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), args=CHROMIUM_FLAGS
+        )
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{base}/accounts/signup/")
+            page.fill('input[name="email"]', email)
+            page.fill('input[name="password1"]', PASSWORD)
+            page.fill('input[name="password2"]', PASSWORD)
+            page.locator('form button[type="submit"]').click()
+            page.wait_for_load_state()
+            assert "/accounts/confirm-email/" in page.url, page.content()[:3000]
+
+            body = mailbox.wait_for(email).get_payload(decode=True).decode()
+            link = re.search(r"https?://\S+(/accounts/confirm-email/[^/\s]+/)", body)
+            assert link, body
+            page.goto(base + link[1])
+            page.locator('form button[type="submit"]').click()
+            page.wait_for_load_state()
+            page.screenshot(path=str(tmp_path / "signed-in.png"))
+
+            assert page.url.rstrip("/") == base, page.url
+            assert f"You are signed in as {email}" in page.inner_text("main")
+            cookies = {cookie["name"]: cookie for cookie in context.cookies()}
+            assert cookies["__Secure-sessionid"]["httpOnly"]
+            assert cookies["__Secure-sessionid"]["secure"]
+        finally:
+            browser.close()

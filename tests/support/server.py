@@ -21,11 +21,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_until_serving(
+    url: str, process: subprocess.Popen[bytes], log: Path, timeout: float
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()[-5000:]}")
+            output = log.read_text()[-5000:]
+            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return

@@ -145,3 +145,12 @@ def test_every_operation_documents_the_standard_error_body(api_client: APIClient
             assert error == {"$ref": "#/components/schemas/Error"}
             if "{" in path:
                 assert "404" in responses, (method, path)
+
+
+def test_length_limits_apply_to_what_was_sent(signed_in_client: APIClient) -> None:
+    padded = "x" * 150 + "  "
+
+    response = signed_in_client.patch(ME, {"full_name": padded}, format="json")
+
+    assert response.status_code == 400
+    assert "full_name" in response.json()["error"]["details"]
