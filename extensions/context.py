@@ -13,6 +13,7 @@ so a rule written here is enforced and tested at once.
 
 from __future__ import annotations
 
+import json
 import secrets
 import string
 import zoneinfo
@@ -76,6 +77,8 @@ class HelpersExtension(Extension):
         environment.globals["random_admin_path"] = random_admin_path
         environment.globals["unsupported_reason"] = unsupported_reason
         environment.tests["timezone"] = is_timezone
+        environment.filters["python_string"] = python_string
+        environment.filters["toml_string"] = toml_string
 
 
 def random_admin_path() -> str:
@@ -93,3 +96,24 @@ def is_timezone(name: object) -> bool:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return False
     return True
+
+
+_CONTROL_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def python_string(value: object) -> str:
+    """Return a Python string literal for *value*, quoted as ``ruff format`` writes it.
+
+    Double quotes, unless the text holds double quotes and no single ones: then
+    single quotes, which need no escaping. Answers such as a description with
+    quotes in it therefore render to valid, already-formatted code.
+    """
+    text = str(value)
+    quote = "'" if '"' in text and "'" not in text else '"'
+    body = "".join(_CONTROL_ESCAPES.get(char, char) for char in text)
+    return quote + body.replace(quote, "\\" + quote) + quote
+
+
+def toml_string(value: object) -> str:
+    """Return a TOML basic string for *value* (JSON's escapes are TOML's)."""
+    return json.dumps(str(value), ensure_ascii=False)

@@ -19,6 +19,7 @@ from tests.support.combinations import (
     TEMPLATE_ROOT,
     Combination,
     default,
+    default_combination,
     supported_combinations,
 )
 from tests.support.project import Project, explain
@@ -37,6 +38,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def selected_combinations(config: pytest.Config) -> list[Combination]:
     pattern = re.compile(config.getoption("--combination") or "")
     return [c for c in supported_combinations() if pattern.search(c.id)]
+
+
+def closest_to_defaults(config: pytest.Config, axis: str) -> list[Combination]:
+    """For each choice of *axis*, the selected combination that differs least from the defaults.
+
+    Tests that need one served project per choice (an auth mode, a cache) use
+    these, so they share the build of a combination the matrix tests anyway.
+    """
+    defaults = default_combination().answers
+
+    def distance(combination: Combination) -> int:
+        return sum(combination.answers.get(key) != value for key, value in defaults.items())
+
+    chosen: dict[str, Combination] = {}
+    for combination in selected_combinations(config):
+        choice = combination.answers[axis]
+        if choice not in chosen or distance(combination) < distance(chosen[choice]):
+            chosen[choice] = combination
+    return list(chosen.values())
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -88,19 +108,25 @@ def project(request: pytest.FixtureRequest, copie_session: Any) -> Project:
     return build(request.param, copie_session)
 
 
+# record_property names whose one-line results get a section of the summary.
+NOTE_SECTIONS = {"fuzz_run": "API fuzzing", "resilience": "outages and restarts"}
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print what the generated projects' own test runs measured (sent by xdist workers too)."""
-    rows, notes = [], []
+    rows: list[dict[str, Any]] = []
+    notes: dict[str, list[str]] = {title: [] for title in NOTE_SECTIONS.values()}
     for report in terminalreporter.stats.get("passed", []):
         for name, value in getattr(report, "user_properties", []):
             if name == "generated_run":
                 rows.append(value)
-            elif name == "fuzz_run":
-                notes.append(value)
-    if notes:
-        terminalreporter.section("API fuzzing")
-        for note in sorted(notes):
-            terminalreporter.write_line(note)
+            elif name in NOTE_SECTIONS:
+                notes[NOTE_SECTIONS[name]].append(value)
+    for title, lines in notes.items():
+        if lines:
+            terminalreporter.section(title)
+            for line in sorted(lines):
+                terminalreporter.write_line(line)
     if not rows:
         return
     terminalreporter.section("generated projects")

@@ -27,17 +27,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from tests.conftest import build, selected_combinations
-from tests.support.combinations import TEMPLATE_ROOT, Combination, default_combination
+from tests.conftest import build, closest_to_defaults
+from tests.support.combinations import TEMPLATE_ROOT
 from tests.support.production import release
-from tests.support.project import Project, explain
 from tests.support.server import free_port, gunicorn
+from tests.support.signin import (
+    PASSWORD,
+    Served,
+    create_verified_user,
+    jwt_access_token,
+    session_cookies,
+)
 
 pytestmark = pytest.mark.slow
 
-PASSWORD = "a-long-and-unusual-passphrase-41"
 SCHEMATHESIS_SETTINGS = Path(__file__).parent / "support" / "schemathesis.toml"
 # The fuzzer calls the auth endpoints far more often than a person would.
 UNTHROTTLED = {
@@ -47,24 +51,11 @@ UNTHROTTLED = {
 }
 
 
-def one_per_auth_mode(config: pytest.Config) -> list[Combination]:
-    """For each auth choice, the selected combination closest to the defaults."""
-    defaults = default_combination().answers
-    chosen: dict[str, Combination] = {}
-    for combination in selected_combinations(config):
-        auth = combination.answers["auth"]
-        distance = sum(combination.answers.get(k) != v for k, v in defaults.items())
-        best = chosen.get(auth)
-        if best is None or distance < sum(best.answers.get(k) != v for k, v in defaults.items()):
-            chosen[auth] = combination
-    return list(chosen.values())
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     for name in ("served", "site_for_a_browser"):
         if name not in metafunc.fixturenames:
             continue
-        combinations = one_per_auth_mode(metafunc.config)
+        combinations = closest_to_defaults(metafunc.config, "auth")
         if "session_only" in metafunc.definition.keywords:
             combinations = [c for c in combinations if c.answers["auth"] == "session"]
         metafunc.parametrize(
@@ -72,19 +63,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
             indirect=True,
         )
-
-
-@dataclass
-class Served:
-    project: Project
-    url: str
-    env: dict[str, str]
-
-    @property
-    def https_headers(self) -> dict[str, str]:
-        """What the TLS-terminating proxy adds, plus the browser's same-origin headers."""
-        origin = self.url.replace("http://", "https://")
-        return {"X-Forwarded-Proto": "https", "Origin": origin, "Referer": origin + "/"}
 
 
 class Mailbox:
@@ -142,23 +120,6 @@ def served(
         yield Served(project, url, env)
 
 
-def create_verified_user(served: Served, email: str) -> None:
-    """A user whose e-mail is confirmed, made with the project's own manage.py."""
-    script = (
-        "from apps.users.models import User\n"
-        f"user = User.objects.create_user(email={email!r}, password={PASSWORD!r}, is_staff=True)\n"
-    )
-    if served.project.answers["auth"] == "session":
-        script += (
-            "from allauth.account.models import EmailAddress\n"
-            "EmailAddress.objects.create(\n"
-            "    user=user, email=user.email, verified=True, primary=True\n"
-            ")\n"
-        )
-    result = served.project.manage("shell", "-c", script, env=served.env)
-    assert result.returncode == 0, explain(result)
-
-
 @dataclass
 class Credentials:
     """How the fuzzer signs in: a schemathesis auth block, plus extra environment."""
@@ -168,23 +129,8 @@ class Credentials:
 
 
 def session_credentials(served: Served) -> Credentials:
-    """Sign in through the allauth login page, as a browser does."""
     create_verified_user(served, "fuzz@example.com")
-    headers = served.https_headers
-    page = requests.get(f"{served.url}/accounts/login/", headers=headers, timeout=10)
-    cookies = dict(page.cookies)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, page.text[:2000]
-    signed_in = requests.post(
-        f"{served.url}/accounts/login/",
-        data={"login": "fuzz@example.com", "password": PASSWORD, "csrfmiddlewaretoken": token[1]},
-        # Secure cookies travel only over HTTPS; the proxy header makes this "HTTPS".
-        headers={**headers, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert signed_in.status_code == 302, signed_in.text[:2000]
-    cookies.update(signed_in.cookies)
+    cookies = session_cookies(served, "fuzz@example.com")
     return Credentials(
         f'[auth.openapi.cookieAuth]\napi_key = "{cookies["__Secure-sessionid"]}"\n',
         {
@@ -196,14 +142,8 @@ def session_credentials(served: Served) -> Credentials:
 
 def jwt_credentials(served: Served) -> Credentials:
     create_verified_user(served, "fuzz@example.com")
-    tokens = requests.post(
-        f"{served.url}/api/auth/token/",
-        json={"email": "fuzz@example.com", "password": PASSWORD},
-        headers=served.https_headers,
-        timeout=10,
-    )
-    assert tokens.status_code == 200, tokens.text
-    return Credentials(f'[auth.openapi.jwtAuth]\nbearer = "{tokens.json()["access"]}"\n', {})
+    access = jwt_access_token(served, "fuzz@example.com")
+    return Credentials(f'[auth.openapi.jwtAuth]\nbearer = "{access}"\n', {})
 
 
 def test_schemathesis_finds_no_failure_in_the_signed_in_api(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import py_compile
 import re
 import subprocess
@@ -13,7 +15,10 @@ import pytest
 import yaml
 
 from tests.conftest import render, selected_combinations
-from tests.support.combinations import AXES, Combination
+from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination
+
+# JSON schemas of config formats, kept beside this repository (../shared/schemas).
+SCHEMAS = TEMPLATE_ROOT.parent / "shared" / "schemas"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -90,3 +95,72 @@ def test_the_answers_file_records_every_choice(rendered: Path, combination: Comb
         if axis in combination.answers:
             assert answers[axis] == combination.answers[axis]
     assert answers["admin_url_path"] != "admin/"
+
+
+def schema_errors(schema_name: str, document: Any) -> list[str]:
+    import jsonschema_rs
+
+    schema = json.loads((SCHEMAS / schema_name).read_text())
+    validator = jsonschema_rs.validator_for(schema)
+    return [
+        f"{'/'.join(map(str, e.instance_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]
+
+
+def test_the_ci_workflow_is_a_valid_github_actions_workflow(rendered: Path) -> None:
+    workflow = yaml.safe_load((rendered / ".github" / "workflows" / "ci.yml").read_text())
+    workflow["on"] = workflow.pop(True)  # YAML 1.1 reads the bare key `on` as true
+
+    assert schema_errors("github-workflow.json", workflow) == []
+
+
+def settings_constant(project: Path, name: str) -> Any:
+    """The literal value base.py assigns to *name*."""
+    tree = ast.parse((project / "config" / "settings" / "base.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [
+            t.id for t in node.targets if isinstance(t, ast.Name)
+        ] == [name]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"base.py assigns no {name}")
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        pytest.param({"project_name": "X"}, id="short-name"),
+        pytest.param(
+            {"project_name": "An Uncommonly Long Project Name For A Very Serious Company Indeed"},
+            id="long-name",
+        ),
+        pytest.param(
+            {
+                "project_name": 'The "Quoted" <Shop> & Co',
+                "project_slug": "quoted_shop",
+                "description": "Sells \\ backslashes, \"quotes\" and 'apostrophes'.",
+                "author_name": "Siobhán O'Brien",
+            },
+            id="quotes-and-escapes",
+        ),
+    ],
+)
+def test_free_text_answers_render_as_valid_formatted_code(
+    copie_session: Any, answers: dict[str, str]
+) -> None:
+    import tomllib
+
+    project = render(copie_session, answers)
+
+    for command in (["check", "."], ["format", "--check", "."]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    if "description" in answers:
+        assert metadata["description"] == answers["description"]
+        assert metadata["authors"][0]["name"] == answers["author_name"]
+    assert settings_constant(project, "PROJECT_NAME") == answers["project_name"]
+    home = (project / "templates" / "home.html").read_text()
+    assert "<Shop>" not in home  # HTML-escaped where it is shown

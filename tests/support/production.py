@@ -18,8 +18,10 @@ def production_env(project: Project) -> dict[str, str]:
     }
     if project.answers["auth"] == "jwt":
         env["JWT_SIGNING_KEY"] = secrets.token_urlsafe(64)
-    if "DATABASE_URL" in (urls := services.service_env(project.combination)):
-        env["DATABASE_URL"] = urls["DATABASE_URL"] + "_prod"
+    if project.answers["database"] == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{project.path / 'production.sqlite3'}"
+    else:
+        env["DATABASE_URL"] = services.service_env(project.combination)["DATABASE_URL"] + "_prod"
     return env
 
 
@@ -27,10 +29,22 @@ def release(project: Project) -> dict[str, str]:
     """Run the release steps once per project; return the production environment."""
     if project.release_env is None:
         env = production_env(project)
-        if "DATABASE_URL" in env:
+        if project.answers["database"] == "postgresql":
             services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
         for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
             result = project.manage(*step, env=env)
             assert result.returncode == 0, explain(result)
         project.release_env = env
     return dict(project.release_env)
+
+
+def fresh_database_url(project: Project, purpose: str) -> str:
+    """A new, empty database of the project's engine, for one test of its own."""
+    if project.answers["database"] == "sqlite":
+        path = project.path / f"{purpose}.sqlite3"
+        for leftover in project.path.glob(f"{purpose}.sqlite3*"):
+            leftover.unlink()
+        return f"sqlite:///{path}"
+    name = f"{project.combination.slug}_{purpose}"
+    services.recreate_database(name)
+    return services.service_env(project.combination)["DATABASE_URL"].rpartition("/")[0] + f"/{name}"

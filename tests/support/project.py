@@ -23,7 +23,13 @@ VENV_ROOT = Path(
 
 # Variables of the developer's shell that would leak into a generated project's run.
 LEAKY = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT")
-SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CACHE_KEY_PREFIX")
+SERVICE_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "MEMCACHED_SERVERS",
+    "CELERY_BROKER_URL",
+    "CACHE_KEY_PREFIX",
+)
 
 
 @dataclass

@@ -50,9 +50,11 @@ def service_env(combination: Combination) -> dict[str, str]:
     redis_db = 2 * slot()
     if "postgresql" in combination.services:
         env["DATABASE_URL"] = f"postgres://postgres@{HOST}:{PORTS['postgresql']}/{combination.slug}"
-    if "redis" in combination.services:
+    if combination.answers["cache"] == "redis":
         env["REDIS_URL"] = f"redis://{HOST}:{PORTS['redis']}/{redis_db}"
-        env["CACHE_KEY_PREFIX"] = combination.slug
+    elif combination.answers["cache"] == "memcached":
+        env["MEMCACHED_SERVERS"] = f"{HOST}:{PORTS['memcached']}"
+    env["CACHE_KEY_PREFIX"] = combination.slug
     if combination.answers["task_queue"] == "celery":
         broker = combination.answers["celery_broker"]
         env["CELERY_BROKER_URL"] = {

@@ -3,7 +3,10 @@
 Liveness (``/healthz``) says the process serves requests and touches no
 dependency, so a database outage never gets healthy web processes restarted.
 Readiness (``/readyz``) runs every check in ``settings.READINESS_CHECKS`` and
-answers 503 naming each dependency that failed.
+names each dependency that failed. It answers 503 unless every failing one is
+in ``settings.READINESS_OPTIONAL``: dependencies, such as a cache, without which
+the site still serves. Then it answers 200 with the status ``degraded``, so a
+load balancer keeps sending traffic while monitoring sees the outage.
 """
 
 import logging
@@ -64,5 +67,12 @@ def liveness_response() -> JsonResponse:
 def readiness_response() -> JsonResponse:
     results = run_readiness_checks()
     failing = sorted(name for name, state in results.items() if state != "ok")
-    body = {"status": "unavailable" if failing else "ok", "checks": results, "failing": failing}
-    return JsonResponse(body, status=503 if failing else 200)
+    required_failing = [name for name in failing if name not in settings.READINESS_OPTIONAL]
+    if required_failing:
+        status, http_status = "unavailable", 503
+    elif failing:
+        status, http_status = "degraded", 200
+    else:
+        status, http_status = "ok", 200
+    body = {"status": status, "checks": results, "failing": failing}
+    return JsonResponse(body, status=http_status)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -10,16 +11,19 @@ from rest_framework.views import APIView
 class IsOwner(BasePermission):
     """Allow access only to the object's owner.
 
-    The owner is the object itself (a user) or the user in its ``owner_field``
-    attribute on the view (``"owner"`` by default).
+    A user owns itself. Any other object gives its owner's primary key in the
+    attribute the view names in ``owner_id_field``: ``"owner_id"`` by default,
+    the column behind an ``owner`` foreign key, so the check loads no owner.
     """
 
     message = "You do not have access to this object."
 
     def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        owner_field = getattr(view, "owner_field", "owner")
-        owner = obj if obj.__class__ is request.user.__class__ else getattr(obj, owner_field, None)
-        return bool(owner is not None and owner.pk == request.user.pk)
+        if isinstance(obj, AbstractBaseUser):
+            owner_id = obj.pk
+        else:
+            owner_id = getattr(obj, getattr(view, "owner_id_field", "owner_id"), None)
+        return owner_id is not None and owner_id == request.user.pk
 
 
 class IsOwnerOrReadOnly(IsOwner):

@@ -1,9 +1,56 @@
 """Reads of users. Other apps ask here instead of querying the model."""
 
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from apps.users.models import User
 
+PROFILE_CACHE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """What an account shows of itself: no secrets, so it may sit in the cache."""
+
+    id: UUID
+    email: str
+    full_name: str
+    created_at: datetime
+
+    @property
+    def owner_id(self) -> UUID:
+        """A profile belongs to the user it describes (see apps.core.permissions.IsOwner)."""
+        return self.id
+
 
 def active_users() -> QuerySet[User]:
     return User.objects.filter(is_active=True)
+
+
+def profile_cache_key(user_id: UUID | str) -> str:
+    return f"users:profile:v1:{user_id}"
+
+
+def user_profile(user_id: UUID | str) -> UserProfile | None:
+    """Return an active user's profile, from the cache when it is there.
+
+    Every save of a user drops the cached copy once the save has committed
+    (apps.users.signals), so a read never outlives the write it missed.
+    """
+    key = profile_cache_key(user_id)
+    fields = cache.get(key)
+    if fields is None:
+        fields = (
+            active_users()
+            .filter(pk=user_id)
+            .values("id", "email", "full_name", "created_at")
+            .first()
+        )
+        if fields is None:
+            return None
+        cache.set(key, fields, PROFILE_CACHE_SECONDS)
+    return UserProfile(**fields)

@@ -9,6 +9,10 @@ def check_cache_that_fails() -> None:
     raise ConnectionError("cache server went away")
 
 
+def check_search() -> None:
+    raise ConnectionError("search server went away")
+
+
 def test_liveness_answers_without_touching_dependencies(
     client: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
@@ -56,6 +60,22 @@ def test_readiness_is_503_and_names_the_failing_dependency(
     assert body["failing"] == ["cache_that_fails"]
     assert body["checks"]["database"] == "ok"
     assert "went away" not in response.content.decode()  # details stay in the logs
+
+
+def test_an_optional_dependency_down_leaves_the_site_ready_but_degraded(
+    client: Client, settings: Settings
+) -> None:
+    settings.READINESS_CHECKS = ["apps.core.health.check_database", f"{__name__}.check_search"]
+    settings.READINESS_OPTIONAL = ["search"]
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "degraded",
+        "checks": {"database": "ok", "search": "unavailable"},
+        "failing": ["search"],
+    }
 
 
 def test_probes_only_answer_reads(client: Client) -> None:

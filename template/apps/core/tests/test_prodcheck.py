@@ -2,6 +2,7 @@
 
 import json
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -57,6 +58,29 @@ def test_a_per_process_cache_fails_the_caching_signal(settings: Settings) -> Non
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
     assert prodcheck.caching() == (False, "LocMemCache is not a shared production cache")
+
+
+@pytest.mark.parametrize(
+    ("database", "expected"),
+    [
+        ({"OPTIONS": {"pool": {"max_size": 4}}}, (True, "connection pool configured")),
+        (
+            {"CONN_MAX_AGE": 600, "OPTIONS": {}},
+            (True, "persistent connections (CONN_MAX_AGE) with health checks"),
+        ),
+        (
+            {"CONN_MAX_AGE": 0, "OPTIONS": {}},
+            (False, "no connection pool or persistent connections: default"),
+        ),
+    ],
+)
+def test_the_pooling_signal_wants_a_pool_or_persistent_connections(
+    monkeypatch: pytest.MonkeyPatch, database: dict[str, object], expected: tuple[bool, str]
+) -> None:
+    configured = SimpleNamespace(DATABASES={"default": database})
+    monkeypatch.setattr(prodcheck, "settings", configured)
+
+    assert prodcheck.database_pooling() == expected
 
 
 def test_unhashed_static_files_fail_the_static_signal() -> None:

@@ -2,6 +2,7 @@ from rest_framework import serializers
 
 from apps.core.api import StrictCharField
 from apps.users.models import User
+from apps.users.selectors import UserProfile
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -9,6 +10,13 @@ class UserSerializer(serializers.ModelSerializer[User]):
         model = User
         fields = ("id", "email", "full_name", "created_at")
         read_only_fields = fields
+
+
+class UserProfileSerializer(serializers.Serializer[UserProfile]):
+    id = serializers.UUIDField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
 
 
 class ProfileUpdateSerializer(serializers.Serializer[User]):

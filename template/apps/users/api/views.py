@@ -1,9 +1,11 @@
 """HTTP for users: parse, call the service or selector, serialise. No business logic."""
 
+from uuid import UUID
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +13,11 @@ from rest_framework.views import APIView
 from apps.core.api import StrictQueryParamsMixin
 from apps.core.permissions import IsOwner
 from apps.users import selectors, services
-from apps.users.api.serializers import ProfileUpdateSerializer, UserSerializer
+from apps.users.api.serializers import (
+    ProfileUpdateSerializer,
+    UserProfileSerializer,
+    UserSerializer,
+)
 from apps.users.models import User
 
 
@@ -40,14 +46,18 @@ class MeView(StrictQueryParamsMixin, APIView):
         return Response(UserSerializer(updated).data)
 
 
-class UserDetailView(StrictQueryParamsMixin, generics.RetrieveAPIView[User]):
-    """One user's public profile: only to that user (object permission), or staff."""
+class UserDetailView(StrictQueryParamsMixin, APIView):
+    """One user's profile: only to that user (object permission), or staff. Cached."""
 
-    serializer_class = UserSerializer
     permission_classes = (permissions.IsAuthenticated, IsOwner | permissions.IsAdminUser)
 
-    def get_queryset(self) -> QuerySet[User]:
-        return selectors.active_users()
+    @extend_schema(responses=UserProfileSerializer)
+    def get(self, request: Request, pk: UUID) -> Response:
+        profile = selectors.user_profile(pk)
+        if profile is None:
+            raise NotFound
+        self.check_object_permissions(request, profile)
+        return Response(UserProfileSerializer(profile).data)
 
 
 class UserListView(StrictQueryParamsMixin, generics.ListAPIView[User]):

@@ -72,6 +72,15 @@ def test_staff_can_read_any_profile(api_client: APIClient) -> None:
     assert response.status_code == 200
 
 
+def test_an_unknown_user_is_a_404(api_client: APIClient) -> None:
+    api_client.force_authenticate(UserFactory.create(is_staff=True))
+
+    response = api_client.get(reverse("users-api:detail", args=[UserFactory.build().pk]))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
 def test_user_list_is_for_staff_only(signed_in_client: APIClient) -> None:
     response = signed_in_client.get(USERS)
 

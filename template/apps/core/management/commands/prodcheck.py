@@ -69,7 +69,9 @@ def database_pooling() -> tuple[bool, str]:
     ]
     if unpooled:
         return False, f"no connection pool or persistent connections: {', '.join(unpooled)}"
-    return True, "connection pool configured"
+    if all(config.get("OPTIONS", {}).get("pool") for config in settings.DATABASES.values()):
+        return True, "connection pool configured"
+    return True, "persistent connections (CONN_MAX_AGE) with health checks"
 
 
 def migrations_applied() -> tuple[bool, str]:

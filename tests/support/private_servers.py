@@ -1,0 +1,191 @@
+"""Private instances of Redis, Memcached and PostgreSQL that a test may stop and start.
+
+The machine's shared servers serve every combination at once, so outage tests
+never touch them: each starts a server of its own on a free port and takes that
+one down. The binaries are the machine's (.ci/run installs what is missing).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.server import free_port
+
+HOST = "127.0.0.1"
+
+
+class PrivateServer:
+    """A server process on its own port: ``stop()`` is the outage, ``start()`` the recovery."""
+
+    name = "server"
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        log = (self.workdir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.name)
+
+    def stop(self) -> None:
+        """Kill the server outright, as a crash or a lost host would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+        wait_for_port_closed(self.port, self.name)
+
+
+class PrivateRedis(PrivateServer):
+    name = "redis"
+
+    def command(self) -> list[str]:
+        return [
+            _binary("redis-server"), "--bind", HOST, "--port", str(self.port),
+            "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+        ]  # fmt: skip
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"REDIS_URL": f"redis://{HOST}:{self.port}/0"}
+
+
+class PrivateMemcached(PrivateServer):
+    name = "memcached"
+
+    def command(self) -> list[str]:
+        # memcached refuses to run as root unless told which user to become.
+        user = ["-u", "memcache"] if os.geteuid() == 0 else []
+        return [_binary("memcached"), *user, "-l", HOST, "-p", str(self.port), "-m", "32"]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"MEMCACHED_SERVERS": f"{HOST}:{self.port}"}
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of its own (initdb), restarted with ``pg_ctl restart``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.data = workdir / "data"
+        self.log = workdir / "postgres.log"
+        self.bindir = _postgres_bindir()
+        if os.geteuid() == 0:
+            # PostgreSQL will not run as root: the cluster belongs to "postgres".
+            shutil.chown(workdir, "postgres", "postgres")
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self.bindir / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if result.returncode != 0:
+            log = self.log.read_text() if self.log.exists() else ""
+            raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{result.stderr}\n{log[-3000:]}")
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses={HOST} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+
+    def restart(self) -> None:
+        """Stop (fast: clients are disconnected) and start again."""
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "fast", "-w", "restart"
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def database_url(self, name: str) -> str:
+        return f"postgres://postgres@{HOST}:{self.port}/{name}"
+
+    def create_database(self, name: str) -> None:
+        subprocess.run(
+            ["psql", "-h", HOST, "-p", str(self.port), "-U", "postgres", "-qc",
+             f'CREATE DATABASE "{name}"'],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+
+
+@contextmanager
+def private_cache(kind: str) -> Iterator[PrivateRedis | PrivateMemcached]:
+    """A started Redis or Memcached server of this test's own."""
+    with tempfile.TemporaryDirectory(prefix=f"private-{kind}-") as workdir:
+        server = {"redis": PrivateRedis, "memcached": PrivateMemcached}[kind](Path(workdir))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started PostgreSQL cluster of this test's own (in /tmp, readable by postgres)."""
+    workdir = Path(tempfile.mkdtemp(prefix="private-postgres-", dir="/tmp"))
+    server = PrivatePostgres(workdir)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        try:
+            server.stop()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _binary(name: str) -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if path is None:
+        raise RuntimeError(f"{name} is not installed (.ci/run installs it)")
+    return path
+
+
+def _postgres_bindir() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    return Path(found[-1]).parent
+
+
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(port: int, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not _accepts(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"private {name} did not listen on {HOST}:{port} in {timeout} s")
+        time.sleep(0.05)
+
+
+def wait_for_port_closed(port: int, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while _accepts(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"private {name} still listens on {HOST}:{port} after {timeout} s")
+        time.sleep(0.05)

@@ -1,0 +1,193 @@
+"""Outages under a running app: the cache server dies, PostgreSQL restarts.
+
+The project is served by gunicorn under production settings against private
+servers this test starts (tests/support/private_servers.py), so taking one
+down never disturbs the combinations tested beside it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import build, closest_to_defaults
+from tests.support.combinations import Combination
+from tests.support.private_servers import private_cache, private_postgres
+from tests.support.production import fresh_database_url, production_env
+from tests.support.project import Project, explain
+from tests.support.server import gunicorn
+from tests.support.signin import (
+    Served,
+    create_verified_user,
+    post_login_form,
+    signed_in_headers,
+)
+
+pytestmark = pytest.mark.slow
+
+EMAIL = "resilience@example.com"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    def parametrize(name: str, combinations: list[Combination]) -> None:
+        metafunc.parametrize(
+            name,
+            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
+        )
+
+    if "cache_combination" in metafunc.fixturenames:
+        by_cache = closest_to_defaults(metafunc.config, "cache")
+        parametrize("cache_combination", [c for c in by_cache if c.answers["cache"] != "database"])
+    if "postgres_combination" in metafunc.fixturenames:
+        by_database = closest_to_defaults(metafunc.config, "database")
+        parametrize("postgres_combination", [c for c in by_database if "postgresql" in c.services])
+
+
+def migrate(project: Project, env: dict[str, str]) -> None:
+    result = project.manage("migrate", "--noinput", env=env)
+    assert result.returncode == 0, explain(result)
+    result = project.manage("collectstatic", "--noinput", env=env)
+    assert result.returncode == 0, explain(result)
+
+
+def get(served: Served, path: str, headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.get(
+        served.url + path,
+        headers=headers or served.https_headers,
+        timeout=10,
+        allow_redirects=False,
+    )
+
+
+def readiness(served: Served) -> tuple[int, dict[str, Any]]:
+    response = get(served, "/readyz")
+    return response.status_code, response.json()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> float:
+    """Seconds until *condition* held (polling every 50 ms); fail after *timeout*."""
+    started = time.monotonic()
+    while not condition():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not recovered within {timeout} s")
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def booted_workers(log: str) -> int:
+    return len(re.findall(r"Booting worker with pid", log))
+
+
+@pytest.fixture
+def served_with_private_cache(
+    cache_combination: Combination, copie_session: Any
+) -> Iterator[tuple[Served, Any]]:
+    project = build(cache_combination, copie_session)
+    with private_cache(cache_combination.answers["cache"]) as cache_server:
+        env = {
+            **production_env(project),
+            **cache_server.env,
+            "DATABASE_URL": fresh_database_url(project, "cache_outage"),
+        }
+        migrate(project, env)
+        with gunicorn(project, env) as url:
+            served = Served(project, url, env)
+            create_verified_user(served, EMAIL)
+            yield served, cache_server
+
+
+def test_a_cache_outage_slows_the_site_down_but_never_takes_it_down(
+    served_with_private_cache: tuple[Served, Any], record_property: pytest.RecordProperty
+) -> None:
+    served, cache_server = served_with_private_cache
+    status, body = readiness(served)
+    assert (status, body["status"], body["checks"]["cache"]) == (200, "ok", "ok"), body
+    signed_in = signed_in_headers(served, EMAIL)
+    me = get(served, "/api/users/me/", signed_in).json()
+
+    cache_server.stop()
+
+    # Pages, signed-in API calls and cached reads all still answer.
+    assert get(served, "/healthz").status_code == 200
+    assert get(served, "/").status_code == 200
+    assert get(served, "/api/users/me/", signed_in).json() == me
+    assert get(served, f"/api/users/{me['id']}/", signed_in).status_code == 200
+    if served.project.answers["auth"] == "jwt":
+        # DRF's throttles fail open: a new token is issued without the cache.
+        fresh = signed_in_headers(served, EMAIL)
+        assert get(served, "/api/users/me/", fresh).json() == me
+    else:
+        # allauth cannot enforce its login rate limits without the cache, so it
+        # refuses new sign-ins (fail closed) while signed-in users carry on.
+        assert post_login_form(served, EMAIL)[1].status_code == 429
+    status, body = readiness(served)
+    assert status == 200, body
+    assert body["status"] == "degraded"
+    assert body["failing"] == ["cache"]
+    assert body["checks"]["cache"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+
+    cache_server.start()
+    recovery = wait_until(lambda: readiness(served)[1]["status"] == "ok", timeout=30)
+    record_property(
+        "resilience",
+        f"{served.project.combination.id}: {cache_server.name} killed: site served throughout, "
+        f"/readyz degraded naming the cache; ready again {recovery:.2f} s after it restarted",
+    )
+
+
+@pytest.fixture
+def served_on_private_postgres(
+    postgres_combination: Combination, copie_session: Any
+) -> Iterator[tuple[Served, Any, Any]]:
+    project = build(postgres_combination, copie_session)
+    with private_postgres() as postgres:
+        postgres.create_database("app")
+        env = {**production_env(project), "DATABASE_URL": postgres.database_url("app")}
+        migrate(project, env)
+        with gunicorn(project, env) as url:
+            served = Served(project, url, env)
+            create_verified_user(served, EMAIL)
+            log = project.path / "gunicorn.log"
+            yield served, postgres, log
+
+
+def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
+    served_on_private_postgres: tuple[Served, Any, Any], record_property: pytest.RecordProperty
+) -> None:
+    served, postgres, log = served_on_private_postgres
+    signed_in = signed_in_headers(served, EMAIL)
+    # Every worker holds pooled connections before the restart.
+    for _ in range(20):
+        assert get(served, "/api/users/me/", signed_in).status_code == 200
+    workers_before = booted_workers(log.read_text())
+
+    postgres.restart()
+    restarted_at = time.monotonic()
+
+    def serving_again() -> bool:
+        return (
+            get(served, "/api/users/me/", signed_in).status_code == 200
+            and readiness(served)[0] == 200
+        )
+
+    recovery = wait_until(serving_again, timeout=30)
+    # Once back, it stays back: every worker's pool has replaced its dead connections.
+    failures = [
+        response.status_code
+        for response in (get(served, "/api/users/me/", signed_in) for _ in range(40))
+        if response.status_code != 200
+    ]
+    assert failures == [], failures
+    assert booted_workers(log.read_text()) == workers_before, "gunicorn replaced a worker"
+    record_property(
+        "resilience",
+        f"{served.project.combination.id}: PostgreSQL restarted under load: serving again "
+        f"{recovery:.2f} s after it was back ({time.monotonic() - restarted_at:.1f} s "
+        "incl. 40 checks), no worker restarted",
+    )
