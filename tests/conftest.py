@@ -40,20 +40,21 @@ def selected_combinations(config: pytest.Config) -> list[Combination]:
     return [c for c in supported_combinations() if pattern.search(c.id)]
 
 
-def closest_to_defaults(config: pytest.Config, axis: str) -> list[Combination]:
-    """For each choice of *axis*, the selected combination that differs least from the defaults.
+def closest_to_defaults(config: pytest.Config, *axes: str) -> list[Combination]:
+    """For each choice of *axes*, the selected combination that differs least from the defaults.
 
-    Tests that need one served project per choice (an auth mode, a cache) use
-    these, so they share the build of a combination the matrix tests anyway.
+    Tests that need one served project per choice (an auth mode, a cache, a
+    queue and its broker) use these, so they share the build of a combination
+    the matrix tests anyway.
     """
     defaults = default_combination().answers
 
     def distance(combination: Combination) -> int:
         return sum(combination.answers.get(key) != value for key, value in defaults.items())
 
-    chosen: dict[str, Combination] = {}
+    chosen: dict[tuple[str | None, ...], Combination] = {}
     for combination in selected_combinations(config):
-        choice = combination.answers[axis]
+        choice = tuple(combination.answers.get(axis) for axis in axes)
         if choice not in chosen or distance(combination) < distance(chosen[choice]):
             chosen[choice] = combination
     return list(chosen.values())
@@ -109,7 +110,11 @@ def project(request: pytest.FixtureRequest, copie_session: Any) -> Project:
 
 
 # record_property names whose one-line results get a section of the summary.
-NOTE_SECTIONS = {"fuzz_run": "API fuzzing", "resilience": "outages and restarts"}
+NOTE_SECTIONS = {
+    "fuzz_run": "API fuzzing",
+    "resilience": "outages and restarts",
+    "worker_faults": "workers killed mid-task",
+}
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

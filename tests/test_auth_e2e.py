@@ -18,11 +18,9 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +28,9 @@ import pytest
 
 from tests.conftest import build, closest_to_defaults
 from tests.support.combinations import TEMPLATE_ROOT
+from tests.support.mailbox import Mailbox
 from tests.support.production import release
-from tests.support.server import free_port, gunicorn
+from tests.support.server import gunicorn
 from tests.support.signin import (
     PASSWORD,
     Served,
@@ -63,45 +62,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
             indirect=True,
         )
-
-
-class Mailbox:
-    """An SMTP server on loopback that keeps what it receives."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.messages: list[Any] = []
-        outer = self
-
-        class Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                outer.messages.append(message_from_bytes(envelope.content))
-                return "250 Message accepted"
-
-        self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
-
-    def __enter__(self) -> Mailbox:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.controller.stop()
-
-    @property
-    def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
-
-    def wait_for(self, recipient: str, timeout: float = 30) -> Any:
-        """The first message to *recipient*, once it has arrived."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.messages:
-                if recipient in message["To"]:
-                    return message
-            time.sleep(0.2)
-        raise AssertionError(f"no e-mail to {recipient} within {timeout} s: {self.messages}")
 
 
 @pytest.fixture(scope="module")

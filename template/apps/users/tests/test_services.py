@@ -2,7 +2,9 @@ from smtplib import SMTPException
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
+from django.core.mail import EmailMessage
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
 from apps.users import services
@@ -22,6 +24,17 @@ def test_welcome_email_is_sent_once_and_stamped(user: User) -> None:
     assert user.welcome_email_sent_at is not None
 
 
+def test_every_attempt_at_a_welcome_email_carries_the_same_message_id(user: User) -> None:
+    services.send_welcome_email(user_id=user.pk)
+    # As if a worker had died after sending, before the stamp committed.
+    User.objects.filter(pk=user.pk).update(welcome_email_sent_at=None)
+    services.send_welcome_email(user_id=user.pk)
+
+    assert len(mail.outbox) == 2
+    message_ids = {message.message()["Message-ID"] for message in mail.outbox}
+    assert message_ids == {f"<welcome.{user.pk}@{settings.DOMAIN_NAME}>"}
+
+
 def test_welcome_email_skips_inactive_and_missing_users(user: User) -> None:
     user.is_active = False
     user.save()
@@ -38,7 +51,7 @@ def test_a_failed_send_leaves_the_user_unstamped_for_the_retry(
     def smtp_down(*args: Any, **kwargs: Any) -> None:
         raise SMTPException("connection refused")
 
-    monkeypatch.setattr(services, "send_mail", smtp_down)
+    monkeypatch.setattr(EmailMessage, "send", smtp_down)
 
     with pytest.raises(SMTPException):
         services.send_welcome_email(user_id=user.pk)

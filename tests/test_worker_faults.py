@@ -1,0 +1,180 @@
+"""A worker killed in the middle of a task loses nothing and duplicates nothing in effect.
+
+For each queue (and broker): welcome e-mails are enqueued for several new users
+and consumed by the worker process the generated README starts, under
+production settings, from the real broker. The worker is killed with SIGKILL
+(its whole process group, as when a host dies) while a task is in the middle
+of handing its message to the mail server, a new worker is started, and the
+test waits until every user is stamped as welcomed.
+
+The mail server is an aiosmtpd server of this test (the stand-in for an e-mail
+provider) that holds each message for a moment, so the kill lands mid-send.
+"Duplicated in effect" counts what each recipient's mailbox shows: messages by
+Message-ID. A message the mail server took from the killed worker is sent
+again by the retry with the same Message-ID; those raw redeliveries are
+reported separately.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.conftest import build, closest_to_defaults
+from tests.support.combinations import Combination
+from tests.support.mailbox import Mailbox
+from tests.support.production import fresh_database_url, production_env
+from tests.support.project import Project, explain
+
+pytestmark = pytest.mark.slow
+
+TASKS = 8
+SMTP_HOLD_SECONDS = 1.5
+# Redis hands a dead worker's unacknowledged task to another after the
+# visibility timeout (30 minutes in production settings); the test shortens it.
+VISIBILITY_TIMEOUT = "8"
+
+WORKER_COMMANDS = {
+    "celery": ["celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"],
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "queue_combination" in metafunc.fixturenames:
+        combinations = [
+            c
+            for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
+            if c.answers["task_queue"] != "none"
+        ]
+        metafunc.parametrize(
+            "queue_combination",
+            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
+        )
+
+
+@contextmanager
+def worker(
+    project: Project, env: dict[str, str], log_name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    command = WORKER_COMMANDS[project.answers["task_queue"]]
+    with (project.path / log_name).open("wb") as log:
+        process = subprocess.Popen(
+            [str(project.venv / "bin" / command[0]), *command[1:]],
+            cwd=project.path, env=project.environment(env, services=True),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+def shell(project: Project, env: dict[str, str], script: str) -> str:
+    result = project.manage("shell", "-c", script, env=env)
+    assert result.returncode == 0, explain(result)
+    return result.stdout
+
+
+def enqueue_welcome_emails(project: Project, env: dict[str, str], emails: list[str]) -> None:
+    """Create the users and enqueue their welcome e-mails, as sign-ups do."""
+    shell(
+        project,
+        env,
+        "from apps.users.models import User\n"
+        "from apps.users.tasks import enqueue_welcome_email\n"
+        f"for email in {emails!r}:\n"
+        "    user = User.objects.create_user(email=email, password=None)\n"
+        "    enqueue_welcome_email(str(user.pk))\n",
+    )
+
+
+def welcomed(project: Project, env: dict[str, str]) -> int:
+    output = shell(
+        project,
+        env,
+        "import json\nfrom apps.users.models import User\n"
+        "print(json.dumps(User.objects.filter(welcome_email_sent_at__isnull=False).count()))\n",
+    )
+    return int(json.loads(output.strip().splitlines()[-1]))
+
+
+def wait_until(condition: Any, timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.1)
+
+
+def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(
+    queue_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
+) -> None:
+    project = build(queue_combination, copie_session)
+    with Mailbox(delay=SMTP_HOLD_SECONDS) as mailbox:
+        env = {
+            **production_env(project),
+            "DATABASE_URL": fresh_database_url(project, "worker_faults"),
+            "EMAIL_URL": mailbox.url,
+            "CELERY_TASK_DEFAULT_QUEUE": f"faults-{uuid.uuid4().hex[:10]}",
+            "CELERY_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT,
+        }
+        result = project.manage("migrate", "--noinput", env=env)
+        assert result.returncode == 0, explain(result)
+        emails = [f"fault-{n}@example.com" for n in range(TASKS)]
+        enqueue_welcome_emails(project, env, emails)
+
+        with worker(project, env, "worker-1.log") as first:
+            # Let some tasks finish, then kill while another is mid-send.
+            wait_until(
+                lambda: len(mailbox.messages) >= 2 and mailbox.in_flight >= 1,
+                timeout=90,
+                message=f"the first worker never got going:\n{worker_log(project, 1)}",
+            )
+            in_flight_at_kill = mailbox.in_flight
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=30)
+        done_before_kill = welcomed(project, env)
+
+        with worker(project, env, "worker-2.log"):
+            wait_until(
+                lambda: welcomed(project, env) == TASKS,
+                timeout=120,
+                message=f"tasks never completed after the restart:\n{worker_log(project, 2)}",
+            )
+            time.sleep(SMTP_HOLD_SECONDS * 2)  # let any stray redelivery arrive before counting
+
+        distinct = mailbox.distinct_messages()
+        raw = mailbox.deliveries()
+
+    lost = sum(1 for email in emails if distinct[email] == 0)
+    duplicated = sum(distinct[email] - 1 for email in emails if distinct[email] > 1)
+    redelivered = sum(raw.values()) - sum(distinct.values())
+    record_property(
+        "worker_faults",
+        f"{queue_combination.id}: {TASKS} enqueued, worker SIGKILLed with {in_flight_at_kill} "
+        f"mid-send and {done_before_kill} done; {welcomed(project, env)} completed, {lost} lost, "
+        f"{duplicated} duplicated in effect ({redelivered} raw redeliveries, same Message-ID)",
+    )
+    assert in_flight_at_kill >= 1
+    assert done_before_kill < TASKS, "the kill came after every task had finished"
+    assert lost == 0, distinct
+    assert duplicated == 0, distinct
+
+
+def worker_log(project: Project, number: int) -> str:
+    return (project.path / f"worker-{number}.log").read_text()[-5000:]
