@@ -34,6 +34,7 @@ from tests.support.combinations import Combination
 from tests.support.mailbox import Mailbox
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.server import stop_process_group
 
 pytestmark = pytest.mark.slow
 
@@ -75,13 +76,7 @@ def worker(
         try:
             yield process
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_process_group(process)
 
 
 def shell(project: Project, env: dict[str, str], script: str) -> str:

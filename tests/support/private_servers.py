@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.server import free_port
+from tests.support.services import accepts_connections
 
 HOST = "127.0.0.1"
 
@@ -167,17 +167,9 @@ def _postgres_bindir() -> Path:
     return Path(found[-1]).parent
 
 
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def wait_for_port(port: int, name: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while not _accepts(port):
+    while not accepts_connections(port):
         if time.monotonic() > deadline:
             raise RuntimeError(f"private {name} did not listen on {HOST}:{port} in {timeout} s")
         time.sleep(0.05)
@@ -185,7 +177,7 @@ def wait_for_port(port: int, name: str, timeout: float = 30) -> None:
 
 def wait_for_port_closed(port: int, name: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while _accepts(port):
+    while accepts_connections(port):
         if time.monotonic() > deadline:
             raise RuntimeError(f"private {name} still listens on {HOST}:{port} after {timeout} s")
         time.sleep(0.05)

@@ -21,7 +21,7 @@ class ServiceUnavailable(RuntimeError):
 
 
 def require(services: set[str]) -> None:
-    down = [name for name in sorted(services) if not _accepts_connections(PORTS[name])]
+    down = [name for name in sorted(services) if not accepts_connections(PORTS[name])]
     if down:
         raise ServiceUnavailable(
             "needed but not reachable: "
@@ -30,7 +30,7 @@ def require(services: set[str]) -> None:
         )
 
 
-def _accepts_connections(port: int) -> bool:
+def accepts_connections(port: int) -> bool:
     try:
         with socket.create_connection((HOST, port), timeout=2):
             return True
