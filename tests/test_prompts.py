@@ -205,9 +205,7 @@ def test_choosing_non_default_options_with_arrow_keys_is_recorded_in_the_answers
     assert {question: recorded.get(question) for question in answers} == answers
 
 
-# The parametrization reads copier.yml: today celery is the only task queue, so
-# only the "asked" half runs. The "not asked" half runs, with no change here, as
-# soon as copier.yml offers another task queue.
+# The parametrization reads copier.yml: every task queue it offers is tried.
 @pytest.mark.parametrize("task_queue", choices("task_queue"))
 def test_celery_broker_is_asked_only_when_celery_is_chosen(tmp_path: Path, task_queue: str) -> None:
     with interactive_copy(tmp_path / "project") as terminal:

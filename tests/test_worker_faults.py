@@ -46,7 +46,13 @@ VISIBILITY_TIMEOUT = "8"
 
 WORKER_COMMANDS = {
     "celery": ["celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"],
+    "huey": ["python", "manage.py", "run_huey", "--workers", "2"],
+    "django-q2": ["python", "manage.py", "qcluster"],
 }
+# Huey and django-q's Redis broker forget a task once a worker takes it: a
+# periodic sweep (every minute) re-enqueues welcome e-mails still unsent after
+# this many seconds (15 minutes in production settings); the test shortens it.
+RESEND_AFTER_SECONDS = "5"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -127,6 +133,10 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(
             "EMAIL_URL": mailbox.url,
             "CELERY_TASK_DEFAULT_QUEUE": f"faults-{uuid.uuid4().hex[:10]}",
             "CELERY_VISIBILITY_TIMEOUT": VISIBILITY_TIMEOUT,
+            "HUEY_QUEUE_NAME": f"faults_{uuid.uuid4().hex[:10]}",
+            "DJANGO_Q_CLUSTER_NAME": f"faults-{uuid.uuid4().hex[:10]}",
+            "DJANGO_Q_WORKERS": "2",
+            "WELCOME_EMAIL_RESEND_AFTER_SECONDS": RESEND_AFTER_SECONDS,
         }
         result = project.manage("migrate", "--noinput", env=env)
         assert result.returncode == 0, explain(result)

@@ -61,6 +61,10 @@ def service_env(combination: Combination) -> dict[str, str]:
             "redis": f"redis://{HOST}:{PORTS['redis']}/{redis_db + 1}",
             "rabbitmq": f"amqp://guest:guest@{HOST}:{PORTS['rabbitmq']}//",
         }[broker]
+    elif combination.answers["task_queue"] == "huey":
+        env["HUEY_REDIS_URL"] = f"redis://{HOST}:{PORTS['redis']}/{redis_db + 1}"
+    elif combination.answers["task_queue"] == "django-q2":
+        env["DJANGO_Q_REDIS_URL"] = f"redis://{HOST}:{PORTS['redis']}/{redis_db + 1}"
     return env
 
 
