@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from tests.conftest import render, selected_combinations
-from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination
+from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination, choices
 
 # JSON schemas of config formats, kept beside this repository (../shared/schemas).
 SCHEMAS = TEMPLATE_ROOT.parent / "shared" / "schemas"
@@ -130,9 +130,15 @@ def settings_constant(project: Path, name: str) -> Any:
     "answers",
     [
         pytest.param({"project_name": "X"}, id="short-name"),
-        pytest.param(
-            {"project_name": "An Uncommonly Long Project Name For A Very Serious Company Indeed"},
-            id="long-name",
+        *(
+            pytest.param(
+                {
+                    "project_name": "An Uncommonly Long Project Name For A Very Serious Company",
+                    "task_queue": queue,
+                },
+                id=f"long-name-{queue}",
+            )
+            for queue in choices("task_queue")
         ),
         pytest.param(
             {
