@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,8 +18,7 @@ import requests
 from tests.conftest import build, closest_to_defaults
 from tests.support.combinations import Combination
 from tests.support.private_servers import private_cache, private_postgres
-from tests.support.production import fresh_database_url, production_env
-from tests.support.project import Project, explain
+from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.server import gunicorn
 from tests.support.signin import (
     Served,
@@ -27,6 +26,7 @@ from tests.support.signin import (
     post_login_form,
     signed_in_headers,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -48,13 +48,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         parametrize("postgres_combination", [c for c in by_database if "postgresql" in c.services])
 
 
-def migrate(project: Project, env: dict[str, str]) -> None:
-    result = project.manage("migrate", "--noinput", env=env)
-    assert result.returncode == 0, explain(result)
-    result = project.manage("collectstatic", "--noinput", env=env)
-    assert result.returncode == 0, explain(result)
-
-
 def get(served: Served, path: str, headers: dict[str, str] | None = None) -> requests.Response:
     return requests.get(
         served.url + path,
@@ -67,16 +60,6 @@ def get(served: Served, path: str, headers: dict[str, str] | None = None) -> req
 def readiness(served: Served) -> tuple[int, dict[str, Any]]:
     response = get(served, "/readyz")
     return response.status_code, response.json()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float) -> float:
-    """Seconds until *condition* held (polling every 50 ms); fail after *timeout*."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not recovered within {timeout} s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def booted_workers(log: str) -> int:
@@ -94,7 +77,7 @@ def served_with_private_cache(
             **cache_server.env,
             "DATABASE_URL": fresh_database_url(project, "cache_outage"),
         }
-        migrate(project, env)
+        run_release_steps(project, env)
         with gunicorn(project, env) as url:
             served = Served(project, url, env)
             create_verified_user(served, EMAIL)
@@ -133,7 +116,9 @@ def test_a_cache_outage_slows_the_site_down_but_never_takes_it_down(
     assert body["checks"]["database"] == "ok"
 
     cache_server.start()
-    recovery = wait_until(lambda: readiness(served)[1]["status"] == "ok", timeout=30)
+    recovery = wait_until(
+        lambda: readiness(served)[1]["status"] == "ok", timeout=30, message="/readyz never ok again"
+    )
     record_property(
         "resilience",
         f"{served.project.combination.id}: {cache_server.name} killed: site served throughout, "
@@ -149,7 +134,7 @@ def served_on_private_postgres(
     with private_postgres() as postgres:
         postgres.create_database("app")
         env = {**production_env(project), "DATABASE_URL": postgres.database_url("app")}
-        migrate(project, env)
+        run_release_steps(project, env)
         with gunicorn(project, env) as url:
             served = Served(project, url, env)
             create_verified_user(served, EMAIL)
@@ -176,7 +161,7 @@ def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
             and readiness(served)[0] == 200
         )
 
-    recovery = wait_until(serving_again, timeout=30)
+    recovery = wait_until(serving_again, timeout=30, message="not serving again")
     # Once back, it stays back: every worker's pool has replaced its dead connections.
     failures = [
         response.status_code

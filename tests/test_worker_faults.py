@@ -35,6 +35,7 @@ from tests.support.mailbox import Mailbox
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.server import stop_process_group
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -112,14 +113,6 @@ def welcomed(project: Project, env: dict[str, str]) -> int:
         "print(json.dumps(User.objects.filter(welcome_email_sent_at__isnull=False).count()))\n",
     )
     return int(json.loads(output.strip().splitlines()[-1]))
-
-
-def wait_until(condition: Any, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.1)
 
 
 def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(

@@ -12,13 +12,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.server import free_port
 from tests.support.services import accepts_connections
+from tests.support.waiting import wait_until
 
 HOST = "127.0.0.1"
 
@@ -168,16 +168,16 @@ def _postgres_bindir() -> Path:
 
 
 def wait_for_port(port: int, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not accepts_connections(port):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"private {name} did not listen on {HOST}:{port} in {timeout} s")
-        time.sleep(0.05)
+    wait_until(
+        lambda: accepts_connections(port),
+        timeout=timeout,
+        message=f"private {name} did not listen on {HOST}:{port}",
+    )
 
 
 def wait_for_port_closed(port: int, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while accepts_connections(port):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"private {name} still listens on {HOST}:{port} after {timeout} s")
-        time.sleep(0.05)
+    wait_until(
+        lambda: not accepts_connections(port),
+        timeout=timeout,
+        message=f"private {name} still listens on {HOST}:{port}",
+    )

@@ -31,11 +31,16 @@ def release(project: Project) -> dict[str, str]:
         env = production_env(project)
         if project.answers["database"] == "postgresql":
             services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
-        for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
-            result = project.manage(*step, env=env)
-            assert result.returncode == 0, explain(result)
+        run_release_steps(project, env)
         project.release_env = env
     return dict(project.release_env)
+
+
+def run_release_steps(project: Project, env: dict[str, str]) -> None:
+    """The generated README's release steps: migrate, then collectstatic."""
+    for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
+        result = project.manage(*step, env=env)
+        assert result.returncode == 0, explain(result)
 
 
 def fresh_database_url(project: Project, purpose: str) -> str:
