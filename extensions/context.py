@@ -25,7 +25,21 @@ from jinja2 import Environment
 from jinja2.ext import Extension
 
 # (answers that must all match, reason shown to the user)
-UNSUPPORTED: list[tuple[dict[str, str], str]] = []
+UNSUPPORTED: list[tuple[dict[str, str], str]] = [
+    (
+        {"database": "sqlite", "deploy_target": "kubernetes"},
+        "database=sqlite cannot be deployed to kubernetes: SQLite is one file on one disk, "
+        "and Kubernetes runs replicas on several nodes; choose database=postgresql",
+    ),
+    (
+        {"database": "sqlite", "deploy_target": "heroku"},
+        "database=sqlite cannot be deployed to heroku: a dyno's disk is wiped on every "
+        "restart and deploy, so the database would be lost; choose database=postgresql",
+    ),
+]
+
+# Deploy targets that run the project's container image (the generated Dockerfile).
+IMAGE_TARGETS = ("docker-compose", "kubernetes", "fly", "render")
 
 
 def unsupported_reason(**answers: Any) -> str:
@@ -67,6 +81,7 @@ class ContextUpdater(ContextHook):
         context["needs_redis"] = "redis" in services
         context["needs_rabbitmq"] = "rabbitmq" in services
         context["needs_memcached"] = "memcached" in services
+        context["uses_image"] = context.get("deploy_target") in IMAGE_TARGETS
 
 
 class HelpersExtension(Extension):

@@ -20,6 +20,7 @@ from tests.support.combinations import (
     Combination,
     default,
     default_combination,
+    suite_combinations,
     supported_combinations,
 )
 from tests.support.project import Project, explain
@@ -36,8 +37,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def selected_combinations(config: pytest.Config) -> list[Combination]:
+    """The supported combinations (deploy targets included) the --combination filter keeps."""
     pattern = re.compile(config.getoption("--combination") or "")
     return [c for c in supported_combinations() if pattern.search(c.id)]
+
+
+def selected_suites(config: pytest.Config) -> list[Combination]:
+    """The selected combinations whose generated suite runs: one per application."""
+    pattern = re.compile(config.getoption("--combination") or "")
+    return [c for c in suite_combinations() if pattern.search(c.id)]
 
 
 def closest_to_defaults(config: pytest.Config, *axes: str) -> list[Combination]:
@@ -53,7 +61,10 @@ def closest_to_defaults(config: pytest.Config, *axes: str) -> list[Combination]:
         return sum(combination.answers.get(key) != value for key, value in defaults.items())
 
     chosen: dict[tuple[str | None, ...], Combination] = {}
-    for combination in selected_combinations(config):
+    candidates = (
+        selected_combinations(config) if "deploy_target" in axes else selected_suites(config)
+    )
+    for combination in candidates:
         choice = tuple(combination.answers.get(axis) for axis in axes)
         if choice not in chosen or distance(combination) < distance(chosen[choice]):
             chosen[choice] = combination
@@ -66,7 +77,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "project",
             [
                 pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
-                for c in selected_combinations(metafunc.config)
+                for c in selected_suites(metafunc.config)
             ],
             indirect=True,
             scope="session",

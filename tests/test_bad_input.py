@@ -7,7 +7,7 @@ from pathlib import Path
 import copier
 import pytest
 
-from tests.support.combinations import TEMPLATE_ROOT
+from tests.support.combinations import TEMPLATE_ROOT, unsupported_combinations
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,22 @@ def test_an_unknown_choice_is_refused(tmp_path: Path, question: str) -> None:
             defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD",
         )  # fmt: skip
     assert not (tmp_path / "project").exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "reason"),
+    [pytest.param(c.answers, reason, id=c.id) for c, reason in unsupported_combinations()],
+)
+def test_an_unsupported_combination_is_refused_with_its_reason(
+    tmp_path: Path, answers: dict[str, str], reason: str
+) -> None:
+    destination = tmp_path / "project"
+
+    with pytest.raises(ValueError, match="Validation error for question 'deploy_target'") as error:
+        copier.run_copy(
+            str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=True, quiet=True,
+            vcs_ref="HEAD",
+        )  # fmt: skip
+
+    assert reason in " ".join(str(error.value).split())
+    assert not destination.exists()

@@ -20,23 +20,73 @@ from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination, choices
 SCHEMAS = TEMPLATE_ROOT.parent / "shared" / "schemas"
 
 
+# The only paths a deploy target may add or change, besides the README's Deploy
+# section and the answers file: no application code, dependency or test.
+DEPLOY_PATHS = (
+    "deploy/",
+    "Dockerfile",
+    ".dockerignore",
+    "compose.yaml",
+    "fly.toml",
+    "render.yaml",
+    "Procfile",
+    "app.json",
+    ".github/workflows/deploy.yml",
+)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" in metafunc.fixturenames:
-        metafunc.parametrize(
-            "combination",
-            [pytest.param(c, id=c.id) for c in selected_combinations(metafunc.config)],
-        )
+        combinations = selected_combinations(metafunc.config)
+        if metafunc.definition.get_closest_marker("deployed_only"):
+            combinations = [c for c in combinations if c.answers["deploy_target"] != "none"]
+        metafunc.parametrize("combination", [pytest.param(c, id=c.id) for c in combinations])
 
 
 _rendered: dict[str, Path] = {}
 
 
-@pytest.fixture
-def rendered(copie_session: Any, combination: Combination) -> Path:
-    """The combination rendered once per worker: these checks only read the files."""
+def rendered_once(copie_session: Any, combination: Combination) -> Path:
+    """*combination* rendered once per worker: these checks only read the files."""
     if combination.id not in _rendered:
         _rendered[combination.id] = render(copie_session, combination.answers)
     return _rendered[combination.id]
+
+
+@pytest.fixture
+def rendered(copie_session: Any, combination: Combination) -> Path:
+    return rendered_once(copie_session, combination)
+
+
+def file_texts(root: Path) -> dict[str, str]:
+    """Every file's text by relative path, with the randomly chosen admin path masked."""
+    admin = yaml.safe_load((root / ".copier-answers.yml").read_text())["admin_url_path"]
+    return {
+        str(path.relative_to(root)): path.read_text().replace(admin, "<admin>/")
+        for path in text_files(root)
+    }
+
+
+@pytest.mark.deployed_only
+def test_a_deployed_project_differs_from_its_application_only_in_deploy_files(
+    copie_session: Any, rendered: Path, combination: Combination
+) -> None:
+    application = file_texts(rendered_once(copie_session, combination.deployed_to("none")))
+    deployed = file_texts(rendered)
+
+    changed = {
+        name
+        for name in application.keys() | deployed.keys()
+        if application.get(name) != deployed.get(name)
+    }
+    added = deployed.keys() - application.keys()
+    outside = sorted(
+        name
+        for name in changed
+        if not name.startswith(DEPLOY_PATHS) and name not in ("README.md", ".copier-answers.yml")
+    )
+    assert outside == [], "a deploy target changed application files"
+    assert added, "the deploy target added no deploy files"
 
 
 def text_files(root: Path) -> list[Path]:

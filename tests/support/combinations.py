@@ -58,6 +58,14 @@ class Combination:
         return ".".join(parts)
 
     @property
+    def app_id(self) -> str:
+        """The id without the deploy target: the part that decides the application."""
+        return self.id.rsplit(".", 1)[0]
+
+    def deployed_to(self, target: str) -> Combination:
+        return Combination({**self.answers, "deploy_target": target})
+
+    @property
     def services(self) -> set[str]:
         return services_for(self.answers)
 
@@ -89,6 +97,17 @@ def all_combinations() -> list[Combination]:
 
 def supported_combinations() -> list[Combination]:
     return [c for c in all_combinations() if not unsupported_reason(**c.answers)]
+
+
+def suite_combinations() -> list[Combination]:
+    """One combination per application: the supported ones with ``deploy_target=none``.
+
+    A deploy target adds deploy files and nothing else (test_render proves it
+    for every supported combination), so the generated project's own suite of
+    ``X.none`` is, file for file, the suite of ``X.<target>``. The matrix runs
+    that suite once per application and checks every target's files apart.
+    """
+    return [c for c in supported_combinations() if c.answers["deploy_target"] == "none"]
 
 
 def unsupported_combinations() -> list[tuple[Combination, str]]:
