@@ -65,6 +65,29 @@ def services_for(answers: Mapping[str, Any]) -> set[str]:
     return services
 
 
+WEB_COMMAND = "gunicorn -c config/gunicorn.py config.wsgi"
+RELEASE_COMMAND = "python manage.py migrate --noinput"
+
+
+def background_processes(answers: Mapping[str, Any]) -> dict[str, str]:
+    """The long-running processes besides web, by name: what every deploy target runs.
+
+    Celery's beat must run exactly once, so it is a process of its own; huey's
+    consumer runs its periodic tasks itself and django-q2's cluster its schedules.
+    """
+    queue = answers.get("task_queue")
+    if queue == "celery":
+        return {
+            "worker": "celery -A config worker --loglevel=INFO",
+            "beat": "celery -A config beat --loglevel=INFO",
+        }
+    if queue == "huey":
+        return {"worker": "python manage.py run_huey"}
+    if queue == "django-q2":
+        return {"worker": "python manage.py qcluster"}
+    return {}
+
+
 class ContextUpdater(ContextHook):
     """Add values derived from the answers to the rendering context."""
 
@@ -82,6 +105,9 @@ class ContextUpdater(ContextHook):
         context["needs_rabbitmq"] = "rabbitmq" in services
         context["needs_memcached"] = "memcached" in services
         context["uses_image"] = context.get("deploy_target") in IMAGE_TARGETS
+        context["web_command"] = WEB_COMMAND
+        context["release_command"] = RELEASE_COMMAND
+        context["background_processes"] = background_processes(answers)
 
 
 class HelpersExtension(Extension):
