@@ -14,6 +14,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -64,7 +65,37 @@ def test_the_readme_generate_command_produces_a_project(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     project = tmp_path / "myapp"
     assert (project / "manage.py").is_file()
+    # The message after the copy gives the next two commands.
     assert "uv run python manage.py migrate && uv run python manage.py runserver" in result.stderr
+    assert "uv run pytest" in result.stderr
+    # The copy tasks leave a git repository (copier update merges through it) and a lock
+    # the deploy files can install from with --locked.
+    assert (project / ".git").is_dir()
+    locked = subprocess.run(
+        [toolchain.uv(), "lock", "--check"], cwd=project, env=new_user_env(),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert locked.returncode == 0, locked.stderr
+
+
+def test_a_machine_without_git_or_uv_still_gets_a_project_and_is_told_what_was_skipped(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "myapp"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", str(TEMPLATE_ROOT),
+         str(project)],
+        env={"HOME": str(tmp_path), "PATH": str(tmp_path / "empty-bin")},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "git not found: skipped git init" in result.stdout
+    assert "uv not found: skipped uv lock" in result.stdout
+    assert (project / "manage.py").is_file()
+    assert not (project / ".git").exists()
+    assert not (project / "uv.lock").exists()
 
 
 def test_copier_without_the_extensions_package_names_it(tmp_path: Path) -> None:
