@@ -6,7 +6,7 @@ one place, so templates ask ``needs_redis`` instead of repeating the rules that
 decide it.
 
 It is also the one source of truth for which answer combinations are
-supported: copier.yml's validators call :func:`unsupported_reason`, and the
+supported: copier.yml's deploy_target choices call :func:`target_refusal`, and the
 template's tests import this module to enumerate every supported combination,
 so a rule written here is enforced and tested at once.
 """
@@ -21,20 +21,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from copier_template_extensions import ContextHook
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 from jinja2.ext import Extension
+from jinja2.runtime import Context
 
 # (answers that must all match, reason shown to the user)
 UNSUPPORTED: list[tuple[dict[str, str], str]] = [
     (
         {"database": "sqlite", "deploy_target": "kubernetes"},
-        "database=sqlite cannot be deployed to kubernetes: SQLite is one file on one disk, "
-        "and Kubernetes runs replicas on several nodes; choose database=postgresql",
+        "database=sqlite cannot be deployed to kubernetes: pods on several nodes cannot share "
+        "one SQLite file; choose database=postgresql",
     ),
     (
         {"database": "sqlite", "deploy_target": "heroku"},
-        "database=sqlite cannot be deployed to heroku: a dyno's disk is wiped on every "
-        "restart and deploy, so the database would be lost; choose database=postgresql",
+        "database=sqlite cannot be deployed to heroku: a dyno's disk is wiped on every restart; "
+        "choose database=postgresql",
     ),
 ]
 
@@ -48,6 +49,17 @@ def unsupported_reason(**answers: Any) -> str:
         if all(answers.get(key) == value for key, value in condition.items()):
             return reason
     return ""
+
+
+@pass_context
+def target_refusal(context: Context, target: str) -> str:
+    """Why deploying the answers so far to *target* is refused, or an empty string.
+
+    copier.yml calls it from each deploy_target choice: a refused target is
+    shown disabled with this reason, and ``--data`` naming it fails with it.
+    """
+    axes = ("auth", "task_queue", "celery_broker", "cache", "database")
+    return unsupported_reason(**{axis: context.get(axis) for axis in axes}, deploy_target=target)
 
 
 def services_for(answers: Mapping[str, Any]) -> set[str]:
@@ -116,7 +128,7 @@ class HelpersExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["random_admin_path"] = random_admin_path
-        environment.globals["unsupported_reason"] = unsupported_reason
+        environment.globals["target_refusal"] = target_refusal
         environment.tests["timezone"] = is_timezone
         environment.filters["python_string"] = python_string
         environment.filters["toml_string"] = toml_string

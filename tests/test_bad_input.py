@@ -2,42 +2,51 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import copier
 import pytest
 
+from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
 from tests.support.combinations import TEMPLATE_ROOT, unsupported_combinations
 
 
-@pytest.mark.parametrize(
-    ("answers", "message"),
-    [
-        ({"project_name": "  "}, "project_name must not be empty"),
-        ({"project_slug": "My-App"}, "project_slug must be a valid Python package name"),
-        ({"project_slug": "2fast"}, "project_slug must be a valid Python package name"),
-        ({"project_slug": "django"}, "project_slug 'django' would shadow a module"),
-        ({"author_name": ""}, "author_name must not be empty"),
-        ({"author_email": "not-an-email"}, "author_email must look like name@example.com"),
-        ({"domain_name": "https://example.com/"}, "domain_name must be a lowercase host name"),
-        ({"timezone": "Mars/Olympus_Mons"}, "timezone must be an IANA time zone name"),
-        ({"admin_url_path": "admin/"}, "admin_url_path must not be the default admin/"),
-        ({"admin_url_path": "/secret"}, "admin_url_path must be lowercase letters"),
-    ],
-    ids=lambda value: "-".join(value) if isinstance(value, dict) else None,
-)
+@pytest.mark.parametrize("bad", BAD_ANSWERS, ids=case_id)
 def test_an_invalid_answer_names_the_question_and_leaves_nothing_behind(
-    tmp_path: Path, answers: dict[str, str], message: str
+    tmp_path: Path, bad: BadAnswer
 ) -> None:
     destination = tmp_path / "project"
 
     with pytest.raises(ValueError, match="Validation error for question") as error:
         copier.run_copy(
-            str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=True, quiet=True,
-            vcs_ref="HEAD",
+            str(TEMPLATE_ROOT), destination, data={bad.question: bad.invalid}, defaults=True,
+            unsafe=True, quiet=True, vcs_ref="HEAD",
         )  # fmt: skip
 
-    assert message in str(error.value)
+    assert f"Validation error for question '{bad.question}': {bad.message}" in str(error.value)
+    assert not destination.exists()
+
+
+@pytest.mark.parametrize("bad", BAD_ANSWERS, ids=case_id)
+def test_the_command_line_ends_with_the_message_when_data_is_invalid(
+    tmp_path: Path, bad: BadAnswer
+) -> None:
+    destination = tmp_path / "project"
+
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
+         "--data", f"{bad.question}={bad.invalid}", str(TEMPLATE_ROOT), str(destination)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    # Copier prints its traceback first; its last line is the question and the rule.
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(
+        f"ValueError: Validation error for question '{bad.question}': {bad.message}"
+    ), result.stderr[-2000:]
     assert not destination.exists()
 
 
@@ -60,7 +69,7 @@ def test_an_unsupported_combination_is_refused_with_its_reason(
 ) -> None:
     destination = tmp_path / "project"
 
-    with pytest.raises(ValueError, match="Validation error for question 'deploy_target'") as error:
+    with pytest.raises(ValueError, match="Invalid choice for 'deploy_target'") as error:
         copier.run_copy(
             str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=True, quiet=True,
             vcs_ref="HEAD",

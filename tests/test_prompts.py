@@ -24,11 +24,14 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pexpect
 import pytest
 import yaml
 
+from extensions.context import unsupported_reason
+from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
 from tests.support.combinations import (
     AXES,
     DEPENDENT,
@@ -39,6 +42,7 @@ from tests.support.combinations import (
     default_combination,
     questions,
     supported_combinations,
+    unsupported_combinations,
 )
 
 pytestmark = pytest.mark.xdist_group("prompts")
@@ -67,6 +71,13 @@ def asked_questions(answers: Mapping[str, str] | None = None) -> list[str]:
         for name in questions()
         if name not in DEPENDENT or DEPENDENT[name](chosen)  # the `when` rules of copier.yml
     ]
+
+
+def refusal(question: str, choice: str, earlier: Mapping[str, str]) -> str:
+    """Why *choice* is disabled after the *earlier* answers (copier.yml's choice validators)."""
+    if question != "deploy_target":
+        return ""
+    return unsupported_reason(**{**earlier, "deploy_target": choice})
 
 
 class Terminal:
@@ -122,13 +133,16 @@ class Terminal:
         """Replace what the current free-text prompt holds with *text* and press Enter."""
         self._child.send(CLEAR_LINE + text + ENTER)
 
-    def answer(self, question: str, value: str) -> None:
-        """Wait for *question*; type *value*, or move to the choice *value* with the arrows."""
+    def answer(self, question: str, value: str, earlier: Mapping[str, str]) -> None:
+        """Wait for *question*; type *value*, or move to the choice *value* with the arrows.
+
+        The arrows skip the choices that the *earlier* answers disable.
+        """
         self.wait_for(help_text(question))
         if "choices" not in questions()[question]:
             self.enter_text(value)
             return
-        offered = choices(question)
+        offered = [c for c in choices(question) if not refusal(question, c, earlier)]
         moves = offered.index(value) - offered.index(default(question))
         for _ in range(abs(moves)):
             self._child.send(DOWN if moves > 0 else UP)
@@ -136,15 +150,21 @@ class Terminal:
 
     def accept_default(self, question: str) -> None:
         self.wait_for(help_text(question))
+        self.press_enter()
+
+    def press_enter(self) -> None:
         self._child.send(ENTER)
 
     def go_through(self, asked: Iterable[str], answers: Mapping[str, str]) -> None:
         """Answer the *asked* questions in turn: from *answers*, or with their default."""
+        earlier: dict[str, str] = {}
         for question in asked:
             if question in answers:
-                self.answer(question, answers[question])
+                self.answer(question, answers[question], earlier)
+                earlier[question] = answers[question]
             else:
                 self.accept_default(question)
+                earlier[question] = default(question)
 
 
 @contextmanager
@@ -219,34 +239,51 @@ def test_celery_broker_is_asked_only_when_celery_is_chosen(tmp_path: Path, task_
     assert drawn_next == help_text(expected_next)
 
 
-@pytest.mark.parametrize(
-    ("question", "invalid", "message", "valid"),
-    [
-        ("project_slug", "My-App", "project_slug must be a valid Python package name", "my_app"),
-        (
-            "author_email",
-            "not-an-email",
-            "author_email must look like name@example.com",
-            "dev@example.org",
-        ),
-    ],
-    ids=["project_slug", "author_email"],
-)
+@pytest.mark.parametrize("bad", BAD_ANSWERS, ids=case_id)
 def test_an_invalid_answer_shows_its_message_and_is_asked_again(
-    tmp_path: Path, question: str, invalid: str, message: str, valid: str
+    tmp_path: Path, bad: BadAnswer
 ) -> None:
     destination = tmp_path / "project"
     asked = asked_questions()
-    before, after = asked[: asked.index(question)], asked[asked.index(question) + 1 :]
+    index = asked.index(bad.question)
+    before, after = asked[:index], asked[index + 1 :]
 
     with interactive_copy(destination) as terminal:
         terminal.go_through(before, {})
-        terminal.answer(question, invalid)
-        terminal.wait_for(f"Validation error for question '{question}': {message}")
-        terminal.enter_text(valid)  # the same prompt is still open: the fix answers it
+        terminal.answer(bad.question, bad.invalid, {})
+        terminal.wait_for(f"Validation error for question '{bad.question}': {bad.message}")
+        terminal.enter_text(bad.valid)  # the same prompt is still open: the fix answers it
         terminal.go_through(after, {})
         assert terminal.finish() == 0, terminal.tail()
 
     recorded = recorded_answers(destination)
-    assert recorded[question] == valid
-    assert recorded[after[0]] == default(after[0])  # the fix did not land in the next question
+    assert recorded[bad.question] == bad.valid
+    if after:  # the fix did not land in the next question
+        assert recorded[after[0]] != bad.valid
+
+
+def one_combination_per_reason() -> list[Any]:
+    """For each reason a combination is refused, the first combination refused for it."""
+    chosen: dict[str, Combination] = {}
+    for combination, reason in unsupported_combinations():
+        chosen.setdefault(reason, combination)
+    return [pytest.param(c.answers, reason, id=c.id) for reason, c in chosen.items()]
+
+
+@pytest.mark.parametrize(("answers", "reason"), one_combination_per_reason())
+def test_a_deploy_target_the_answers_rule_out_is_shown_disabled_with_its_reason(
+    tmp_path: Path, answers: dict[str, str], reason: str
+) -> None:
+    destination = tmp_path / "project"
+    asked = asked_questions(answers)
+    before = asked[: asked.index("deploy_target")]
+
+    with interactive_copy(destination) as terminal:
+        terminal.go_through(before, answers)
+        terminal.wait_for(help_text("deploy_target"))
+        terminal.wait_for(reason)  # drawn beside the disabled choice
+        terminal.press_enter()  # the default target is still offered
+        terminal.go_through(asked[len(before) + 1 :], {})
+        assert terminal.finish() == 0, terminal.tail()
+
+    assert recorded_answers(destination)["deploy_target"] == default("deploy_target")

@@ -36,7 +36,9 @@ def questions() -> dict[str, Any]:
 def choices(question: str) -> list[str]:
     """The values a question accepts, in copier.yml order."""
     raw = questions()[question]["choices"]
-    return [str(value) for value in (raw.values() if isinstance(raw, dict) else raw)]
+    values = raw.values() if isinstance(raw, dict) else raw
+    # A choice is a value, or {value, validator} when the answers so far can rule it out.
+    return [str(v["value"] if isinstance(v, dict) else v) for v in values]
 
 
 def default(question: str) -> str:
