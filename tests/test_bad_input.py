@@ -9,6 +9,7 @@ from pathlib import Path
 import copier
 import pytest
 
+from extensions.context import UNSUPPORTED
 from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
 from tests.support.combinations import TEMPLATE_ROOT, unsupported_combinations
 
@@ -77,3 +78,14 @@ def test_an_unsupported_combination_is_refused_with_its_reason(
 
     assert reason in " ".join(str(error.value).split())
     assert not destination.exists()
+
+
+def test_the_readme_lists_every_unsupported_combination_with_its_reason() -> None:
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    listed = readme.split("<!-- unsupported -->")[1].split("<!-- /unsupported -->")[0]
+    listed = " ".join(listed.replace("`", "").split())
+
+    for condition, reason in UNSUPPORTED:
+        rule = " with ".join(f"{key}={value}" for key, value in condition.items())
+        assert rule in listed
+        assert reason.split(": ", 1)[1] in listed

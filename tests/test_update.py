@@ -9,6 +9,7 @@ same on a checkout that has no tags.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -22,6 +23,7 @@ import yaml
 
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default_combination
 from tests.support.project import Project, explain
+from tests.support.readme import new_user_env, readme_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("update")]
 
@@ -255,3 +257,21 @@ def test_changing_an_answer_on_update_gives_the_project_a_fresh_copy_would(
     copy_and_commit(template_repo, fresh, "HEAD", answers | change)
     assert tree(updated) == tree(fresh)
     assert conflicts(updated) == []
+
+
+def test_the_readme_update_command_moves_a_project_to_the_new_version(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    command = readme_command(TEMPLATE_ROOT / "README.md", "update-command")
+    project = tmp_path / "readme_update"
+    copy_and_commit(template_repo, project, OLDEST_RELEASE, {"admin_url_path": "manage-up/"})
+
+    result = subprocess.run(
+        [*shlex.split(command), "--defaults", "--vcs-ref", "HEAD"], cwd=project,
+        env=new_user_env(), capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert recorded["_commit"] != OLDEST_RELEASE
+    assert recorded["admin_url_path"] == "manage-up/"  # the answers were kept
