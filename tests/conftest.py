@@ -8,8 +8,15 @@ worker (``xdist_group``), so each combination is rendered and installed once.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+import shutil
+import statistics
+import subprocess
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,18 +98,39 @@ def template_root() -> Path:
     return TEMPLATE_ROOT
 
 
+@functools.cache
+def working_tree_snapshot() -> Path:
+    """The template's working tree (tracked and new files, not ignored ones), once per process.
+
+    Copier renders a plain directory as it is, where a git source costs a
+    clone and a copy of the uncommitted changes on every render (about a third
+    of a render's time).
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    snapshot = Path(tempfile.mkdtemp(prefix="django-prod-template-"))
+    for name in filter(None, listed.split("\0")):
+        source = TEMPLATE_ROOT / name
+        if source.is_file():  # a file deleted but not yet committed is still listed
+            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, snapshot / name)
+    return snapshot
+
+
 def render(copie_session: Any, answers: dict[str, str]) -> Path:
     """Render the working tree with *answers* (defaults for the rest) and return the project.
 
     The copy tasks (git init, the first ``uv lock``) are skipped here: the
     matrix installs with ``uv sync``, and test_quickstart runs the README's
-    generate command, tasks included, the way a new user does.
+    generate command from git, tasks included, the way a new user does.
     """
     destination = Path(tempfile.mkdtemp(prefix="copie", dir=copie_session.test_dir))
     try:
         copier.run_copy(
-            str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=True,
-            quiet=True, vcs_ref="HEAD", skip_tasks=True,
+            str(working_tree_snapshot()), destination, data=answers, defaults=True,
+            unsafe=True, quiet=True, skip_tasks=True,
         )  # fmt: skip
     except Exception as error:
         raise AssertionError(f"rendering {answers} failed: {error!r}") from error
@@ -137,7 +165,90 @@ NOTE_SECTIONS = {
     "fuzz_run": "API fuzzing",
     "resilience": "outages and restarts",
     "worker_faults": "workers killed mid-task",
+    "update": "copier update",
+    "paas_run": "platform commands run for real",
 }
+
+MATRIX_MODULE = "tests/test_generated_project.py"
+MATRIX_RESULTS = TEMPLATE_ROOT / "bench" / "results" / "matrix.json"
+
+
+@dataclass
+class MatrixRow:
+    """What the matrix did for one combination: its gates' outcomes and time spent."""
+
+    passed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+_matrix: dict[str, MatrixRow] = {}
+_started = time.monotonic()
+_session: dict[str, Any] = {"config": None, "suites_finished": 0}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _session["config"] = config
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Account each matrix gate to its combination; print a line as each own suite finishes."""
+    if not report.nodeid.startswith(MATRIX_MODULE) or "[" not in report.nodeid:
+        return
+    combination = report.nodeid.split("[", 1)[1].split("]", 1)[0]
+    row = _matrix.setdefault(combination, MatrixRow())
+    row.seconds += report.duration  # the setup report holds the render and the install
+    if report.failed:
+        row.failed += 1
+    elif report.passed and report.when == "call":
+        row.passed += 1
+    config = _session["config"]
+    if report.when == "call" and "test_its_own_test_suite" in report.nodeid and config:
+        _session["suites_finished"] += 1
+        outcome = "passed" if report.passed else "FAILED"
+        config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"[matrix {_session['suites_finished']}/{len(selected_suites(config))}] "
+            f"{combination}: its own suite {outcome} in {report.duration:.1f} s"
+        )
+
+
+def matrix_summary(terminalreporter: Any) -> None:
+    """The combinations run, passed and failed, the wall time and the slowest ten; as JSON too."""
+    if not _matrix:
+        return
+    wall = time.monotonic() - _started
+    failed = sorted(c for c, row in _matrix.items() if row.failed)
+    times = sorted(row.seconds for row in _matrix.values())
+    slowest = sorted(_matrix.items(), key=lambda item: item[1].seconds, reverse=True)[:10]
+    terminalreporter.section("matrix")
+    terminalreporter.write_line(
+        f"combinations run {len(_matrix)}, passed {len(_matrix) - len(failed)}, "
+        f"failed {len(failed)}; wall time {wall / 60:.1f} min; "
+        f"median per combination {statistics.median(times):.1f} s (all its gates, one worker)"
+    )
+    for combination in failed:
+        terminalreporter.write_line(f"FAILED {combination}")
+    terminalreporter.write_line("slowest ten:")
+    for combination, row in slowest:
+        terminalreporter.write_line(f"  {row.seconds:7.1f} s  {combination}")
+    MATRIX_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    MATRIX_RESULTS.write_text(
+        json.dumps(
+            {
+                "wall_seconds": round(wall, 1),
+                "combinations": len(_matrix),
+                "failed": failed,
+                "median_seconds": round(statistics.median(times), 1),
+                "per_combination": {
+                    c: {"seconds": round(r.seconds, 1), "passed": r.passed, "failed": r.failed}
+                    for c, r in sorted(_matrix.items())
+                },
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    terminalreporter.write_line(f"written to {MATRIX_RESULTS.relative_to(TEMPLATE_ROOT)}")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -155,6 +266,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.section(title)
             for line in sorted(lines):
                 terminalreporter.write_line(line)
+    matrix_summary(terminalreporter)
     if not rows:
         return
     terminalreporter.section("generated projects")
