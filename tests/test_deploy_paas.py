@@ -3,10 +3,11 @@
 No platform exists here, so the tests check each file against what the
 platform requires (fly.toml against Fly's JSON schema; render.yaml and
 app.json against the structure the platforms read) for every supported
-combination, and, for one combination per platform, run the commands read
-from the rendered files themselves the way the platform would: the release
-command against a fresh database, then the web process on the port given in
-$PORT and every background process, under production settings. The Procfile
+combination, and, for one combination per platform and database, run the
+commands read from the rendered files themselves the way the platform would:
+the release command against a fresh database (a SQLite deploy migrates in its
+web command instead), then the web process on the port given in $PORT and
+every background process, under production settings. The Procfile
 runs under honcho, a Procfile runner like Heroku's.
 """
 
@@ -28,14 +29,14 @@ import requests
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, render, selected_combinations
+from tests.conftest import build, closest_to_defaults, selected_combinations
 from tests.support import toolchain
 from tests.support.combinations import Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.server import free_port, stop_process_group, wait_until_serving
 from tests.support.waiting import wait_until
-from tests.test_render import schema_errors
+from tests.test_render import rendered_once, schema_errors
 
 TARGETS = ("fly", "render", "heroku")
 HONCHO = "honcho==2.0.0"
@@ -52,9 +53,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             ]
             metafunc.parametrize(name, [pytest.param(c, id=c.id) for c in combinations])
     if "deployed_combination" in metafunc.fixturenames:
+        # Per platform and database: a SQLite deploy migrates in its web command instead.
         combinations = [
             c
-            for c in closest_to_defaults(metafunc.config, "deploy_target")
+            for c in closest_to_defaults(metafunc.config, "deploy_target", "database")
             if c.answers["deploy_target"] in TARGETS
         ]
         metafunc.parametrize(
@@ -91,7 +93,7 @@ def test_fly_toml_is_valid_and_runs_every_process_of_the_project(
     fly_combination: Combination, copie_session: Any
 ) -> None:
     answers = fly_combination.answers
-    project = render(copie_session, answers)
+    project = rendered_once(copie_session, fly_combination)
     fly = tomllib.loads((project / "fly.toml").read_text())
 
     assert schema_errors("fly.json", fly) == []
@@ -137,7 +139,7 @@ def test_render_blueprint_holds_exactly_the_services_the_project_needs(
 ) -> None:
     answers = render_combination.answers
     services = render_combination.services
-    project = render(copie_session, answers)
+    project = rendered_once(copie_session, render_combination)
     blueprint = yaml.safe_load((project / "render.yaml").read_text())
 
     by_type: dict[str, list[dict[str, Any]]] = {}
@@ -186,7 +188,7 @@ def test_heroku_app_json_provides_every_service_secret_and_process(
 ) -> None:
     answers = heroku_combination.answers
     services = heroku_combination.services
-    project = render(copie_session, answers)
+    project = rendered_once(copie_session, heroku_combination)
     app = json.loads((project / "app.json").read_text())
     processes = procfile(project)
 
@@ -219,7 +221,7 @@ def test_heroku_app_json_provides_every_service_secret_and_process(
     )
 
 
-# The commands, run for real: one combination per platform ---------------------
+# The commands, run for real: one combination per platform and database --------
 
 
 def platform_commands(project: Project) -> tuple[str | None, dict[str, str]]:
@@ -304,6 +306,8 @@ def test_the_platform_commands_release_serve_and_run_the_workers(
         assert result.returncode == 0, explain(result)
         assert not unapplied_migrations(project, env)
     else:
+        # Fly's release machine and Render's pre-deploy step have no disk: the web process
+        # migrates the SQLite file before serving.
         assert processes["web"] == migrating_web_command()
 
     with ExitStack() as stack:
