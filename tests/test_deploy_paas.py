@@ -314,9 +314,9 @@ def test_the_platform_commands_release_serve_and_run_the_workers(
         if target == "heroku":
             # All of the Procfile's processes but release, as Heroku starts them.
             names = list(processes)
-            command = [toolchain.uv(), "tool", "run", "--from", HONCHO, "honcho", "start"]
+            honcho_start = [toolchain.uv(), "tool", "run", "--from", HONCHO, "honcho", "start"]
             honcho, log = stack.enter_context(
-                started(project, "honcho", [*command, "-p", str(port), *names], env)
+                started(project, "honcho", [*honcho_start, "-p", str(port), *names], env)
             )
             logs = dict.fromkeys(names, log)
             web = honcho
