@@ -37,6 +37,26 @@ UNSUPPORTED: list[tuple[dict[str, str], str]] = [
         "database=sqlite cannot be deployed to heroku: a dyno's disk is wiped on every restart; "
         "choose database=postgresql",
     ),
+    (
+        {"cache": "memcached", "deploy_target": "heroku"},
+        "cache=memcached cannot be deployed to heroku: Heroku's Memcached add-ons require "
+        "SASL authentication, which the project's client (pymemcache) does not speak, and "
+        "dynos cannot reach a memcached of their own; choose cache=redis or cache=database",
+    ),
+    *(
+        (
+            {"database": "sqlite", "task_queue": queue, "deploy_target": target},
+            f"database=sqlite with task_queue={queue} cannot be deployed to {target}: the "
+            f"worker runs on {host} of its own and {disk} attaches to the web {host_kind} "
+            "alone, so the worker could not reach the SQLite file; choose database=postgresql "
+            "or task_queue=none",
+        )
+        for target, host, host_kind, disk in (
+            ("fly", "a machine", "machine", "a Fly volume"),
+            ("render", "an instance", "service", "a Render disk"),
+        )
+        for queue in ("celery", "huey", "django-q2")
+    ),
 ]
 
 # Deploy targets that run the project's container image (the generated Dockerfile).
