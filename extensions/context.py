@@ -39,22 +39,18 @@ UNSUPPORTED: list[tuple[dict[str, str], str]] = [
     ),
     (
         {"cache": "memcached", "deploy_target": "heroku"},
-        "cache=memcached cannot be deployed to heroku: Heroku's Memcached add-ons require "
-        "SASL authentication, which the project's client (pymemcache) does not speak, and "
-        "dynos cannot reach a memcached of their own; choose cache=redis or cache=database",
+        "cache=memcached cannot be deployed to heroku: its Memcached add-ons require SASL "
+        "authentication, which pymemcache does not speak; choose cache=redis or cache=database",
     ),
+    # A worker runs on a machine (fly) or an instance (render) of its own, and a
+    # volume or disk attaches to one machine: it could not open the SQLite file.
     *(
         (
             {"database": "sqlite", "task_queue": queue, "deploy_target": target},
             f"database=sqlite with task_queue={queue} cannot be deployed to {target}: the "
-            f"worker runs on {host} of its own and {disk} attaches to the web {host_kind} "
-            "alone, so the worker could not reach the SQLite file; choose database=postgresql "
-            "or task_queue=none",
+            f"worker cannot reach the web {where}; choose database=postgresql or task_queue=none",
         )
-        for target, host, host_kind, disk in (
-            ("fly", "a machine", "machine", "a Fly volume"),
-            ("render", "an instance", "service", "a Render disk"),
-        )
+        for target, where in (("fly", "machine's volume"), ("render", "service's disk"))
         for queue in ("celery", "huey", "django-q2")
     ),
 ]
