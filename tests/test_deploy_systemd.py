@@ -24,7 +24,6 @@ import ast
 import re
 import shlex
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ import pytest
 import requests
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, render, selected_combinations
+from tests.conftest import build, closest_to_defaults, selected_combinations
 from tests.support import services
 from tests.support.combinations import Combination
 from tests.support.production import production_env
@@ -49,9 +48,10 @@ from tests.support.systemd_host import (
     values,
 )
 from tests.support.waiting import wait_until
+from tests.test_render import rendered_once
 
-# The certificate is self-signed for the site's domain, and requests go to 127.0.0.1.
-served = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Unverified HTTPS request")]
+# The served site's certificate is self-signed, and requests go to 127.0.0.1.
+pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 
 HARDENING = {
     "NoNewPrivileges": "true",
@@ -84,14 +84,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
-_rendered: dict[str, Path] = {}
-
-
 @pytest.fixture
 def rendered(copie_session: Any, combination: Combination) -> Path:
-    if combination.id not in _rendered:
-        _rendered[combination.id] = render(copie_session, combination.answers)
-    return _rendered[combination.id]
+    return rendered_once(copie_session, combination)  # shared with test_render on this worker
 
 
 def slug_of(project: Path) -> str:
@@ -152,7 +147,8 @@ def test_the_units_run_the_commands_every_target_runs_from_the_venv(
         bin_dir + "python manage.py collectstatic --noinput",
     ]
     for name, command in background_processes(combination.answers).items():
-        assert values(units[f"{slug}-{name}.service"], "Service", "ExecStart") == [bin_dir + command]
+        unit = units[f"{slug}-{name}.service"]
+        assert values(unit, "Service", "ExecStart") == [bin_dir + command]
     if combination.answers["task_queue"] == "none":
         assert values(units[f"{slug}-clearsessions.service"], "Service", "ExecStart") == [
             bin_dir + "python manage.py clearsessions"
@@ -410,8 +406,7 @@ def hashed_static_file(site: Site) -> str:
     return "/static/" + manifest["paths"]["css/site.css"]
 
 
-@served[0]
-@served[1]
+@pytest.mark.slow
 def test_an_http_request_is_redirected_to_https(site: Site) -> None:
     response = site.get("/readyz?probe=1", https=False)
 
@@ -419,8 +414,7 @@ def test_an_http_request_is_redirected_to_https(site: Site) -> None:
     assert response.headers["Location"] == f"https://{site.domain}/readyz?probe=1"
 
 
-@served[0]
-@served[1]
+@pytest.mark.slow
 def test_readyz_is_proxied_to_django_over_https(site: Site) -> None:
     response = site.get("/readyz")
 
@@ -430,8 +424,7 @@ def test_readyz_is_proxied_to_django_over_https(site: Site) -> None:
     assert response.headers["Server"] == "nginx"  # server_tokens off: no version
 
 
-@served[0]
-@served[1]
+@pytest.mark.slow
 def test_django_sees_https_through_the_forwarded_proto_header(site: Site) -> None:
     # SECURE_SSL_REDIRECT would send a plain-HTTP request back to https://.
     response = site.get("/")
@@ -440,8 +433,7 @@ def test_django_sees_https_through_the_forwarded_proto_header(site: Site) -> Non
     assert "X-Request-ID" in response.headers
 
 
-@served[0]
-@served[1]
+@pytest.mark.slow
 def test_static_files_are_served_by_nginx_with_a_long_cache_even_with_gunicorn_down(
     site: Site,
 ) -> None:

@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+# A unit file: each section's (key, value) pairs, in order (ExecStart may repeat).
+Unit = dict[str, list[tuple[str, str]]]
+
 REQUIRED_TOOLS = ("unshare", "nsenter", "systemd-analyze", "systemd-socket-activate", "nginx")
 
 
@@ -42,7 +45,9 @@ class Host:
         enter = ["nsenter", "-t", str(self.pid), "-m", "--"]
         return [*enter, "sh", "-c", 'cd "$0" && exec "$@"', cwd, *argv]
 
-    def run(self, *argv: str, cwd: str = "/", input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *argv: str, cwd: str = "/", input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             self.command(*argv, cwd=cwd), input=input,
             capture_output=True, text=True, timeout=300, check=False,
@@ -104,9 +109,9 @@ def private_host(scratch: Path, slug: str, project: Path, venv: Path) -> Iterato
         holder.wait()
 
 
-def parse_unit(text: str) -> dict[str, list[tuple[str, str]]]:
+def parse_unit(text: str) -> Unit:
     """A unit file's sections as (key, value) lists: keys such as ExecStart repeat."""
-    sections: dict[str, list[tuple[str, str]]] = {}
+    sections: Unit = {}
     current: list[tuple[str, str]] | None = None
     for line in text.splitlines():
         line = line.strip()
@@ -121,17 +126,17 @@ def parse_unit(text: str) -> dict[str, list[tuple[str, str]]]:
     return sections
 
 
-def values(unit: dict[str, list[tuple[str, str]]], section: str, key: str) -> list[str]:
+def values(unit: Unit, section: str, key: str) -> list[str]:
     return [value for name, value in unit.get(section, []) if name == key]
 
 
-def value(unit: dict[str, list[tuple[str, str]]], section: str, key: str) -> str:
+def value(unit: Unit, section: str, key: str) -> str:
     found = values(unit, section, key)
     assert len(found) == 1, f"[{section}] {key}= set {len(found)} times, expected once"
     return found[0]
 
 
-def environment_of(unit: dict[str, list[tuple[str, str]]], env_files: dict[str, str]) -> dict[str, str]:
+def environment_of(unit: Unit, env_files: dict[str, str]) -> dict[str, str]:
     """What systemd puts in the process environment: Environment=, then EnvironmentFile=."""
     env: dict[str, str] = {}
     for assignment in values(unit, "Service", "Environment"):
