@@ -197,6 +197,24 @@ def test_the_web_unit_is_socket_activated_reloads_with_hup_and_waits_out_gracefu
     assert "server 127.0.0.1:8000;" in site
 
 
+def test_the_readme_enables_every_installable_unit_and_nginx_special_cases_no_admin_path(
+    rendered: Path,
+) -> None:
+    slug = slug_of(rendered)
+    readme = (rendered / "README.md").read_text().split("## Deploy", 1)[1]
+    (enable,) = [line for line in readme.splitlines() if "systemctl enable --now" in line]
+    installable = {name for name, unit in units_of(rendered).items() if "Install" in unit}
+
+    assert set(enable.split("--now", 1)[1].split()) == installable
+    assert f"{slug}-release.service" not in installable  # started by the web unit and by hand
+    site = (rendered / "deploy" / "nginx" / f"{slug}.conf").read_text()
+    assert answers_of(rendered)["admin_url_path"] not in site
+    assert [line.strip() for line in site.splitlines() if "location" in line] == [
+        "location /static/ {",
+        "location / {",
+    ]
+
+
 def test_systemd_analyze_verify_accepts_every_unit(
     rendered: Path, copie_session: Any, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
