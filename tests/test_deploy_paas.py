@@ -36,7 +36,7 @@ from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.server import free_port, stop_process_group, wait_until_serving
 from tests.support.waiting import wait_until
-from tests.test_render import rendered_once, schema_errors
+from tests.test_render import files_param, rendered_once, schema_errors
 
 TARGETS = ("fly", "render", "heroku")
 HONCHO = "honcho==2.0.0"
@@ -51,7 +51,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 for c in selected_combinations(metafunc.config)
                 if c.answers["deploy_target"] == target
             ]
-            metafunc.parametrize(name, [pytest.param(c, id=c.id) for c in combinations])
+            metafunc.parametrize(name, [files_param(c) for c in combinations])
     if "deployed_combination" in metafunc.fixturenames:
         # Per platform and database: a SQLite deploy migrates in its web command instead.
         combinations = [

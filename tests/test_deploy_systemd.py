@@ -48,7 +48,7 @@ from tests.support.systemd_host import (
     values,
 )
 from tests.support.waiting import wait_until
-from tests.test_render import rendered_once
+from tests.test_render import files_param, rendered_once
 
 # The served site's certificate is self-signed, and requests go to 127.0.0.1.
 pytestmark = pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
@@ -69,7 +69,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" in metafunc.fixturenames:
         metafunc.parametrize(
             "combination",
-            [pytest.param(c, id=c.id) for c in systemd_combinations(metafunc.config)],
+            [files_param(c) for c in systemd_combinations(metafunc.config)],
         )
     if "served_combination" in metafunc.fixturenames:
         chosen = [

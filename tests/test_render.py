@@ -40,7 +40,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         combinations = selected_combinations(metafunc.config)
         if metafunc.definition.get_closest_marker("deployed_only"):
             combinations = [c for c in combinations if c.answers["deploy_target"] != "none"]
-        metafunc.parametrize("combination", [pytest.param(c, id=c.id) for c in combinations])
+        metafunc.parametrize("combination", [files_param(c) for c in combinations])
+
+
+def files_param(combination: Combination) -> Any:
+    """*combination* as a parameter of a check that only reads its files.
+
+    All such checks of one combination, in every module, run on one xdist
+    worker, which renders it once for all of them (``rendered_once``).
+    """
+    return pytest.param(
+        combination, id=combination.id, marks=pytest.mark.xdist_group(f"files-{combination.id}")
+    )
 
 
 _rendered: dict[str, Path] = {}
