@@ -9,8 +9,13 @@ host's PostgreSQL and Redis, on a fresh database.
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import secrets
+import shutil
+import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -29,6 +34,7 @@ from tests.conftest import closest_to_defaults, render
 from tests.support import images, services, toolchain
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default
 from tests.support.server import free_port, stop_process_group, wait_until_serving
+from tests.support.waiting import wait_until
 
 BENCH_RESULTS = TEMPLATE_ROOT / "bench" / "results"
 # The official image keeps its CA bundle here; the stand-in holds this machine's.
@@ -277,3 +283,96 @@ def test_every_background_process_runs_in_the_image_and_reaches_its_broker(
                     image, "celery", "-A", "config", "inspect", "ping", "--timeout", "10", env=env
                 )
                 assert "pong" in pong, log.read_text()[-3000:]
+
+
+def caddy_config_for_this_machine(
+    image: BuiltImage, web_port: int, tls_port: int, storage: Path
+) -> Any:
+    """The generated Caddyfile as Caddy adapts it, moved onto this machine.
+
+    Only what cannot exist here changes: it listens on a free loopback port
+    instead of :443, dials the web container on the host network instead of
+    ``web:8000``, and signs its certificate with Caddy's internal CA instead of
+    Let's Encrypt. Routing, headers and health checks are the generated ones.
+    """
+    caddy = shutil.which("caddy")
+    assert caddy, "caddy not found: apt-get install caddy (it serves the generated Caddyfile)"
+    compose = yaml.safe_load((image.path / "compose.yaml").read_text())
+    adapted = images.run(
+        [caddy, "adapt", "--config", str(image.path / "deploy" / "compose" / "Caddyfile"),
+         "--adapter", "caddyfile"],
+        env={**os.environ, **compose["services"]["proxy"]["environment"]},
+    )  # fmt: skip
+    config = json.loads(adapted)
+    server = config["apps"]["http"]["servers"]["srv0"]
+    proxy = server["routes"][0]["handle"][0]["routes"][0]["handle"][0]
+    assert server["listen"] == [":443"] and proxy["upstreams"] == [{"dial": "web:8000"}]
+    server["listen"] = [f"127.0.0.1:{tls_port}"]
+    proxy["upstreams"] = [{"dial": f"127.0.0.1:{web_port}"}]
+    server["automatic_https"] = {"disable_redirects": True}
+    config["apps"]["tls"]["automation"]["policies"][0]["issuers"] = [{"module": "internal"}]
+    config["apps"]["pki"] = {"certificate_authorities": {"local": {"install_trust": False}}}
+    config["admin"] = {"disabled": True}
+    config["storage"] = {"module": "file_system", "root": str(storage)}
+    return config
+
+
+def https_get(port: int, host: str, path: str) -> http.client.HTTPResponse:
+    """GET https://<host><path> from a server on a loopback port (SNI and Host = *host*)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # Caddy's internal CA, made up for this test
+    connection = http.client.HTTPSConnection(host, port, context=context, timeout=10)
+    connection.sock = context.wrap_socket(
+        socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=host
+    )
+    connection.request("GET", path, headers={"Host": host})
+    return connection.getresponse()
+
+
+def test_caddy_with_the_generated_caddyfile_serves_the_site_over_https(
+    image: BuiltImage, database: str, tmp_path: Path
+) -> None:
+    env = image.production_env(database)
+    in_container(image, "python", "manage.py", "migrate", "--noinput", env=env)
+    domain = yaml.safe_load((image.path / "compose.yaml").read_text())["services"]["proxy"][
+        "environment"
+    ]["DOMAIN_NAME"]
+    env["DJANGO_ALLOWED_HOSTS"] = domain
+    tls_port = free_port()
+
+    with serving(image, {**env, "FORWARDED_ALLOW_IPS": "*"}) as url:
+        web_port = int(url.rpartition(":")[2])
+        config = tmp_path / "caddy.json"
+        config.write_text(
+            json.dumps(caddy_config_for_this_machine(image, web_port, tls_port, tmp_path))
+        )
+        log = tmp_path / "caddy.log"
+        with log.open("wb") as output:
+            caddy = subprocess.Popen(
+                ["caddy", "run", "--config", str(config)],
+                env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
+                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+            try:
+                try:
+                    wait_until(lambda: _answers(tls_port, domain), timeout=60, message="no answer")
+                except AssertionError as timeout:
+                    log_tail = log.read_text()[-3000:]
+                    raise AssertionError(f"Caddy did not serve:\n{log_tail}") from timeout
+                home = https_get(tls_port, domain, "/")
+                body = home.read()
+            finally:
+                stop_process_group(caddy)
+
+    # Django saw HTTPS through the proxy: the page itself, not a redirect to https.
+    assert home.status == 200, body[:500]
+    assert "max-age=31536000" in home.headers["Strict-Transport-Security"]
+    assert home.headers["X-Request-ID"]
+
+
+def _answers(port: int, host: str) -> bool:
+    try:
+        return https_get(port, host, "/healthz").status == 200
+    except OSError:
+        return False
