@@ -122,7 +122,8 @@ def build(context: Path, tag: str, *, build_args: Mapping[str, str] | None = Non
     """``podman build --isolation=chroot`` of *context*'s Dockerfile; return the seconds taken.
 
     Without podman's layer cache, so the time is a build's from scratch (package
-    downloads still come from uv's cache mount when a build ran before).
+    downloads still come from uv's cache mount when a build ran before), and
+    without keeping intermediate images, so repeated runs leave nothing behind.
     """
     started = time.monotonic()
     args = [
@@ -131,8 +132,8 @@ def build(context: Path, tag: str, *, build_args: Mapping[str, str] | None = Non
         for arg in ("--build-arg", f"{key}={value}")
     ]
     run(
-        ["podman", "build", "--isolation=chroot", "--format=docker", "--network=host", "--no-cache",
-         *args, "-t", tag, str(context)],
+        ["podman", "build", "--isolation=chroot", "--format=docker", "--network=host",
+         "--no-cache", "--layers=false", *args, "-t", tag, str(context)],
         timeout=1800,
     )  # fmt: skip
     return time.monotonic() - started
