@@ -1,0 +1,165 @@
+"""Container images built and run on this machine, without a Docker engine or a registry.
+
+No registry image can be pulled here, so the generated Dockerfile builds FROM
+a stand-in for the official ``python:<version>-slim-trixie`` image: Debian
+trixie (whose python3 is 3.13) from ``debootstrap``, with Python where the
+official image has it, imported into podman under the official name. Builds
+use ``podman build --isolation=chroot``; containers run with ``buildah run
+--isolation chroot``, which shares the host's network (``podman run`` fails in
+this sandbox on crun's rlimits). Holding this machine's CA bundle, the
+stand-in lets RUN steps reach the package index through its TLS proxy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+LOCK_DIR = Path(os.environ.get("DJANGO_PROD_IMAGES", Path.home() / ".cache" / "django-prod"))
+
+# The official image's environment (docker-library/python), as far as it matters here.
+OFFICIAL_CHANGES = (
+    "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "ENV LANG=C.UTF-8",
+    'CMD ["python3"]',
+)
+
+
+class ImageToolMissing(RuntimeError):
+    """podman, buildah or debootstrap is not installed; the message says how to fix it."""
+
+
+def require_tools() -> None:
+    missing = [tool for tool in ("podman", "buildah", "debootstrap") if not shutil.which(tool)]
+    if missing:
+        raise ImageToolMissing(
+            f"{', '.join(missing)} not found: the image tests build and run the generated "
+            f"Dockerfile with them (apt-get install {' '.join(missing)})"
+        )
+
+
+def run(command: Sequence[str], *, timeout: float = 600, **kwargs: object) -> str:
+    """Run *command*; return its output, or fail with the command and its output."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    result = subprocess.run(
+        list(command), capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+    )  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise AssertionError(
+            f"$ {' '.join(command)}\n(exit {result.returncode})\n"
+            f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
+        )
+    return str(result.stdout)
+
+
+def image_exists(name: str) -> bool:
+    return subprocess.run(["podman", "image", "exists", name], check=False).returncode == 0
+
+
+@contextmanager
+def _exclusive(name: str) -> Iterator[None]:
+    LOCK_DIR.mkdir(parents=True, exist_ok=True)
+    with (LOCK_DIR / f"{name}.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def python_stand_in(python_version: str) -> tuple[str, float]:
+    """The stand-in for ``python:<version>-slim-trixie``; build it when missing.
+
+    Returns the image name and the seconds spent building it (0 when it existed).
+    """
+    require_tools()
+    name = f"docker.io/library/python:{python_version}-slim-trixie"
+    with _exclusive("python-stand-in"):
+        if image_exists(name):
+            return name, 0.0
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
+            root = Path(scratch) / "rootfs"
+            run(
+                ["debootstrap", "--variant=minbase",
+                 "--include=python3,python3-venv,ca-certificates", "trixie", str(root),
+                 DEBIAN_MIRROR],
+                timeout=1200,
+            )  # fmt: skip
+            interpreter = f"python{python_version}"
+            if not (root / "usr" / "bin" / interpreter).exists():
+                raise AssertionError(
+                    f"Debian trixie has no {interpreter}: the stand-in can only stand in for "
+                    "the python:3.13 image (generate with python_version=3.13)"
+                )
+            # The official image's interpreter answers to python, python3 and pythonX.Y.
+            for alias in ("python", "python3", interpreter):
+                (root / "usr" / "local" / "bin" / alias).symlink_to(f"/usr/bin/{interpreter}")
+            shutil.copyfile(HOST_CA_BUNDLE, root / "etc" / "ssl" / "certs" / HOST_CA_BUNDLE.name)
+            for cache in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc",
+                          "usr/share/man"):  # fmt: skip
+                shutil.rmtree(root / cache, ignore_errors=True)
+            tar = subprocess.Popen(
+                ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
+            )
+            changes = [arg for change in OFFICIAL_CHANGES for arg in ("--change", change)]
+            run(["podman", "import", *changes, "-", name], stdin=tar.stdout, timeout=600)
+            if tar.wait() != 0:
+                raise AssertionError("tar of the stand-in root file system failed")
+        return name, time.monotonic() - started
+
+
+def build(context: Path, tag: str, *, build_args: Mapping[str, str] | None = None) -> float:
+    """``podman build --isolation=chroot`` of *context*'s Dockerfile; return the seconds taken.
+
+    Without podman's layer cache, so the time is a build's from scratch (package
+    downloads still come from uv's cache mount when a build ran before), and
+    without keeping intermediate images, so repeated runs leave nothing behind.
+    """
+    started = time.monotonic()
+    args = [
+        arg
+        for key, value in (build_args or {}).items()
+        for arg in ("--build-arg", f"{key}={value}")
+    ]
+    run(
+        ["podman", "build", "--isolation=chroot", "--format=docker", "--network=host",
+         "--no-cache", "--layers=false", *args, "-t", tag, str(context)],
+        timeout=1800,
+    )  # fmt: skip
+    return time.monotonic() - started
+
+
+def size_bytes(image: str) -> int:
+    return int(run(["podman", "image", "inspect", "--format", "{{.Size}}", image]).strip())
+
+
+def config(image: str, field: str) -> str:
+    return run(["podman", "image", "inspect", "--format", f"{{{{json .Config.{field}}}}}", image])
+
+
+@contextmanager
+def working_container(image: str, hosts: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A buildah working container of *image*; removed when the block ends."""
+    add_hosts = [f"--add-host={host}:{address}" for host, address in (hosts or {}).items()]
+    container = run(["buildah", "from", "--pull=never", *add_hosts, image]).strip()
+    try:
+        yield container
+    finally:
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+
+
+def run_command(container: str, command: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """The ``buildah run`` command line for *command* in *container*, as the image's user."""
+    env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
+    return ["buildah", "run", "--isolation", "chroot", "--network", "host",
+            *env_args, container, "--", *command]  # fmt: skip
