@@ -39,18 +39,18 @@ UNSUPPORTED: list[tuple[dict[str, str], str]] = [
     ),
     (
         {"cache": "memcached", "deploy_target": "heroku"},
-        "cache=memcached cannot be deployed to heroku: its Memcached add-ons require SASL "
-        "authentication, which pymemcache does not speak; choose cache=redis or cache=database",
+        "cache=memcached cannot be deployed to heroku: its add-ons need SASL, which pymemcache "
+        "lacks; choose cache=redis or cache=database",
     ),
     # A worker runs on a machine (fly) or an instance (render) of its own, and a
     # volume or disk attaches to one machine: it could not open the SQLite file.
     *(
         (
             {"database": "sqlite", "task_queue": queue, "deploy_target": target},
-            f"database=sqlite with task_queue={queue} cannot be deployed to {target}: the "
-            f"worker cannot reach the web {where}; choose database=postgresql or task_queue=none",
+            f"database=sqlite with a task queue cannot be deployed to {target}: its "
+            f"worker cannot reach the web's {disk}; choose database=postgresql or task_queue=none",
         )
-        for target, where in (("fly", "machine's volume"), ("render", "service's disk"))
+        for target, disk in (("fly", "volume"), ("render", "disk"))
         for queue in ("celery", "huey", "django-q2")
     ),
 ]
