@@ -109,11 +109,16 @@ def rendered_with_secrets(
     return path
 
 
+_built: dict[Path, str] = {}
+
+
 def kustomize_build(project: Path) -> list[dict[str, Any]]:
     """``kubectl kustomize deploy/k8s/overlays/production``: the objects as applied."""
-    result = uv_tool(KUBECTL, "kubectl", "kustomize", str(OVERLAY), cwd=project)
-    assert result.returncode == 0, explain(result)
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    if project not in _built:
+        result = uv_tool(KUBECTL, "kubectl", "kustomize", str(OVERLAY), cwd=project)
+        assert result.returncode == 0, explain(result)
+        _built[project] = result.stdout
+    return [doc for doc in yaml.safe_load_all(_built[project]) if doc]
 
 
 def env_file(path: Path) -> dict[str, str]:
