@@ -7,9 +7,10 @@ Kubernetes API schemas; the kustomizations against their JSON schema. Then a
 combination per auth mode, queue (and broker) and cache runs what the objects
 say: the migrate Job's command against a fresh database, and the web
 Deployment's command with the Deployment's and ConfigMap's environment, its
-probes requested on the paths and port the manifests name. checkov scans
-deploy/k8s (files and built kustomizations) once per set of processes.
-"""
+probes requested on the paths and port the manifests name. One per queue runs
+each background Deployment's command and arguments, then stops it the way
+Kubernetes does. checkov scans deploy/k8s (files and kustomize builds) once
+per queue."""
 
 from __future__ import annotations
 
@@ -420,6 +421,7 @@ def get_as_public(base: str, headers: dict[str, str]) -> requests.Response:
     return requests.get(base + "/", headers=headers, timeout=10, allow_redirects=False)
 
 
+@pytest.mark.slow
 def test_the_migrate_job_migrates_and_the_web_pod_answers_its_probes(
     served_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
 ) -> None:
@@ -475,6 +477,7 @@ def test_the_migrate_job_migrates_and_the_web_pod_answers_its_probes(
     )
 
 
+@pytest.mark.slow
 def test_each_background_deployment_starts_and_stops_within_its_grace_period(
     background_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
 ) -> None:
@@ -536,6 +539,7 @@ def test_each_background_deployment_starts_and_stops_within_its_grace_period(
 # --- checkov ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_checkov_finds_nothing_and_every_skip_gives_its_reason(
     scanned_combination: Combination, copie_session: Any
 ) -> None:
