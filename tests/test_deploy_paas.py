@@ -19,7 +19,7 @@ import subprocess
 import time
 import tomllib
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from tests.support.combinations import Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.server import free_port, stop_process_group, wait_until_serving
+from tests.support.settings_source import required_in_production
 from tests.support.waiting import wait_until
 from tests.test_render import files_param, rendered_once, schema_errors
 
@@ -63,22 +64,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "deployed_combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
         )
-
-
-def required_variables(answers: Mapping[str, str]) -> set[str]:
-    """The variables production settings refuse to start without (README, Production)."""
-    required = {"DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "EMAIL_URL"}
-    required |= {"redis": {"REDIS_URL"}, "memcached": {"MEMCACHED_SERVERS"}}.get(
-        answers["cache"], set()
-    )
-    required |= {
-        "celery": {"CELERY_BROKER_URL"},
-        "huey": {"HUEY_REDIS_URL"},
-        "django-q2": {"DJANGO_Q_REDIS_URL"},
-    }.get(answers["task_queue"], set())
-    if answers["auth"] == "jwt":
-        required.add("JWT_SIGNING_KEY")
-    return required
 
 
 def migrating_web_command() -> str:
@@ -159,7 +144,7 @@ def test_render_blueprint_holds_exactly_the_services_the_project_needs(
     for service in [web, *workers]:
         assert service["runtime"] == "docker"
         assert service["dockerfilePath"] == "./Dockerfile"
-        missing = required_variables(answers) - render_blueprint_environment(blueprint, service)
+        missing = required_in_production(project) - render_blueprint_environment(blueprint, service)
         assert missing == set(), f"{service['name']} lacks {missing}"
     (group,) = blueprint["envVarGroups"]
     generated = {v["key"] for v in group["envVars"] if v.get("generateValue")}
@@ -214,7 +199,7 @@ def test_heroku_app_json_provides_every_service_secret_and_process(
     )
     assert env["DJANGO_SETTINGS_MODULE"]["value"] == "config.settings.production"
     provided = set(env) | {f"{name}_URL" for name in addons.values()}
-    assert required_variables(answers) - provided == set()
+    assert required_in_production(project) - provided == set()
     # The buildpack installs uv projects from uv.lock (made by `uv lock`) and .python-version.
     assert (project / ".python-version").read_text().strip() == answers.get(
         "python_version", "3.13"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
@@ -15,6 +14,7 @@ import yaml
 
 from tests.conftest import render, selected_combinations
 from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination, choices
+from tests.support.settings_source import assigned
 
 # JSON schemas of config formats, kept beside this repository (../shared/schemas).
 SCHEMAS = TEMPLATE_ROOT.parent / "shared" / "schemas"
@@ -181,17 +181,6 @@ def test_the_ci_workflow_is_a_valid_github_actions_workflow(rendered: Path) -> N
     assert schema_errors("github-workflow.json", workflow) == []
 
 
-def settings_constant(project: Path, name: str) -> Any:
-    """The literal value base.py assigns to *name*."""
-    tree = ast.parse((project / "config" / "settings" / "base.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [
-            t.id for t in node.targets if isinstance(t, ast.Name)
-        ] == [name]:
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"base.py assigns no {name}")
-
-
 @pytest.mark.parametrize(
     "answers",
     [
@@ -233,6 +222,9 @@ def test_free_text_answers_render_as_valid_formatted_code(
     if "description" in answers:
         assert metadata["description"] == answers["description"]
         assert metadata["authors"][0]["name"] == answers["author_name"]
-    assert settings_constant(project, "PROJECT_NAME") == answers["project_name"]
+    assert (
+        assigned(project / "config" / "settings" / "base.py", "PROJECT_NAME")
+        == answers["project_name"]
+    )
     home = (project / "templates" / "home.html").read_text()
     assert "<Shop>" not in home  # HTML-escaped where it is shown
