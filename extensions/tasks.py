@@ -1,4 +1,4 @@
-"""What copier does after a copy (see ``_tasks`` in copier.yml).
+"""What copier does after a copy or an update (``_tasks`` and ``_migrations`` in copier.yml).
 
 Run as ``python extensions/tasks.py <task>`` in the new project. A missing tool
 is reported and skipped: a task never fails the copy, because the project is
@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 
 def init_git() -> str:
@@ -35,7 +36,14 @@ def lock_dependencies() -> str:
     return "locked the dependencies in uv.lock"
 
 
-TASKS = {"git-init": init_git, "lock": lock_dependencies}
+def lock_if_missing() -> str:
+    """On update from a release that made no uv.lock: write the first one."""
+    if Path("uv.lock").exists():
+        return "uv.lock exists: left as it is"
+    return lock_dependencies()
+
+
+TASKS = {"git-init": init_git, "lock": lock_dependencies, "lock-if-missing": lock_if_missing}
 
 if __name__ == "__main__":
     print(TASKS[sys.argv[1]]())

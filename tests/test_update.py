@@ -9,6 +9,7 @@ same on a checkout that has no tags.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -47,9 +48,16 @@ def git(cwd: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
+def newest_release() -> str:
+    """The release CHANGELOG.md describes first: the one the working tree prepares."""
+    match = re.search(r"^## (\d+\.\d+\.\d+)", (TEMPLATE_ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert match, "CHANGELOG.md names no release"
+    return match[1]
+
+
 @pytest.fixture(scope="module")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of the template: the oldest release tagged, the working tree as HEAD."""
+    """A clone of the template: the oldest release tagged, the working tree as the newest."""
     clone = tmp_path_factory.mktemp("template")
     git(clone, "clone", "--quiet", str(TEMPLATE_ROOT), ".")
     if OLDEST_RELEASE not in git(clone, "tag", "--list").split():
@@ -65,6 +73,8 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             target.unlink()  # deleted in the working tree
     git(clone, "add", "--all")
     git(clone, "commit", "--quiet", "--allow-empty", "-m", "the working tree under test")
+    # Tagged as the release it prepares, so the update crosses its _migrations.
+    git(clone, "tag", "--force", newest_release())
     return clone
 
 
@@ -196,12 +206,14 @@ def test_an_update_from_the_oldest_release_keeps_every_user_edit_and_the_project
     update(project)
 
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    assert recorded["_commit"] != OLDEST_RELEASE, "the project did not move to the new version"
+    assert recorded["_commit"] == newest_release(), "the project did not move to the new version"
+    # The migration to 0.2.0 wrote the uv.lock that 0.1.0 did not (_migrations in copier.yml).
+    assert (project / "uv.lock").is_file()
     lost = [e.description for e in USER_EDITS if e.kept_text not in (project / e.path).read_text()]
     record_property(
         "update",
-        f"{OLDEST_RELEASE} -> HEAD: {len(USER_EDITS) - len(lost)} of {len(USER_EDITS)} "
-        f"user edits kept, {len(lost)} lost",
+        f"{OLDEST_RELEASE} -> {newest_release()}: "
+        f"{len(USER_EDITS) - len(lost)} of {len(USER_EDITS)} user edits kept, {len(lost)} lost",
     )
     assert lost == []
     assert conflicts(project) == []
