@@ -167,6 +167,9 @@ NOTE_SECTIONS = {
     "worker_faults": "workers killed mid-task",
     "update": "copier update",
     "paas_run": "platform commands run for real",
+    "image": "production image (podman, chroot isolation)",
+    "k8s_probes": "kubernetes: migrate Job and probes",
+    "k8s_background": "kubernetes: background Deployments",
 }
 
 MATRIX_MODULE = "tests/test_generated_project.py"
