@@ -11,9 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from tests.support.combinations import (
     supported_combinations,
 )
 from tests.support.project import Project, explain
+from tests.support.working_tree import copy_working_tree
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,16 +44,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def selected_combinations(config: pytest.Config) -> list[Combination]:
-    """The supported combinations (deploy targets included) the --combination filter keeps."""
+def matching(config: pytest.Config, combinations: list[Combination]) -> list[Combination]:
+    """The *combinations* whose id the --combination filter matches."""
     pattern = re.compile(config.getoption("--combination") or "")
-    return [c for c in supported_combinations() if pattern.search(c.id)]
+    return [c for c in combinations if pattern.search(c.id)]
+
+
+def selected_combinations(config: pytest.Config) -> list[Combination]:
+    """The selected supported combinations, deploy targets included."""
+    return matching(config, supported_combinations())
 
 
 def selected_suites(config: pytest.Config) -> list[Combination]:
     """The selected combinations whose generated suite runs: one per application."""
-    pattern = re.compile(config.getoption("--combination") or "")
-    return [c for c in suite_combinations() if pattern.search(c.id)]
+    return matching(config, suite_combinations())
 
 
 def closest_to_defaults(config: pytest.Config, *axes: str) -> list[Combination]:
@@ -100,22 +103,14 @@ def template_root() -> Path:
 
 @functools.cache
 def working_tree_snapshot() -> Path:
-    """The template's working tree (tracked and new files, not ignored ones), once per process.
+    """The template's working tree copied to a plain directory, once per process.
 
     Copier renders a plain directory as it is, where a git source costs a
     clone and a copy of the uncommitted changes on every render (about a third
     of a render's time).
     """
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
     snapshot = Path(tempfile.mkdtemp(prefix="django-prod-template-"))
-    for name in filter(None, listed.split("\0")):
-        source = TEMPLATE_ROOT / name
-        if source.is_file():  # a file deleted but not yet committed is still listed
-            (snapshot / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, snapshot / name)
+    copy_working_tree(snapshot)
     return snapshot
 
 
@@ -187,11 +182,12 @@ class MatrixRow:
 
 _matrix: dict[str, MatrixRow] = {}
 _started = time.monotonic()
-_session: dict[str, Any] = {"config": None, "suites_finished": 0}
+_session: dict[str, Any] = {"config": None, "suites": 0, "suites_finished": 0}
 
 
 def pytest_configure(config: pytest.Config) -> None:
     _session["config"] = config
+    _session["suites"] = len(selected_suites(config))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -210,7 +206,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _session["suites_finished"] += 1
         outcome = "passed" if report.passed else "FAILED"
         config.pluginmanager.get_plugin("terminalreporter").write_line(
-            f"[matrix {_session['suites_finished']}/{len(selected_suites(config))}] "
+            f"[matrix {_session['suites_finished']}/{_session['suites']}] "
             f"{combination}: its own suite {outcome} in {report.duration:.1f} s"
         )
 
@@ -221,13 +217,13 @@ def matrix_summary(terminalreporter: Any) -> None:
         return
     wall = time.monotonic() - _started
     failed = sorted(c for c, row in _matrix.items() if row.failed)
-    times = sorted(row.seconds for row in _matrix.values())
+    median = statistics.median(row.seconds for row in _matrix.values())
     slowest = sorted(_matrix.items(), key=lambda item: item[1].seconds, reverse=True)[:10]
     terminalreporter.section("matrix")
     terminalreporter.write_line(
         f"combinations run {len(_matrix)}, passed {len(_matrix) - len(failed)}, "
         f"failed {len(failed)}; wall time {wall / 60:.1f} min; "
-        f"median per combination {statistics.median(times):.1f} s (all its gates, one worker)"
+        f"median per combination {median:.1f} s (all its gates, one worker)"
     )
     for combination in failed:
         terminalreporter.write_line(f"FAILED {combination}")
@@ -241,7 +237,7 @@ def matrix_summary(terminalreporter: Any) -> None:
                 "wall_seconds": round(wall, 1),
                 "combinations": len(_matrix),
                 "failed": failed,
-                "median_seconds": round(statistics.median(times), 1),
+                "median_seconds": round(median, 1),
                 "per_combination": {
                     c: {"seconds": round(r.seconds, 1), "passed": r.passed, "failed": r.failed}
                     for c, r in sorted(_matrix.items())

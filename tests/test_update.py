@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -25,6 +24,7 @@ import yaml
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default_combination
 from tests.support.project import Project, explain
 from tests.support.readme import new_user_env, readme_command
+from tests.support.working_tree import copy_working_tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("update")]
 
@@ -63,14 +63,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if OLDEST_RELEASE not in git(clone, "tag", "--list").split():
         git(clone, "tag", OLDEST_RELEASE, OLDEST_RELEASE_COMMIT)
     assert git(clone, "rev-parse", f"{OLDEST_RELEASE}^{{commit}}").startswith(OLDEST_RELEASE_COMMIT)
-    working_tree = git(TEMPLATE_ROOT, "ls-files", "--cached", "--others", "--exclude-standard")
-    for name in working_tree.splitlines():
-        source, target = TEMPLATE_ROOT / name, clone / name
-        if source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-        elif target.exists():
-            target.unlink()  # deleted in the working tree
+    copy_working_tree(clone)
     git(clone, "add", "--all")
     git(clone, "commit", "--quiet", "--allow-empty", "-m", "the working tree under test")
     # Tagged as the release it prepares, so the update crosses its _migrations.
