@@ -23,7 +23,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import requests
@@ -411,20 +411,39 @@ def get_as_public(base: str, headers: dict[str, str]) -> requests.Response:
     return requests.get(base + "/", headers=headers, timeout=10, allow_redirects=False)
 
 
-@pytest.mark.slow
-def test_the_migrate_job_migrates_and_the_web_pod_answers_its_probes(
-    served_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
-) -> None:
-    project = build(served_combination, copie_session)
-    rendered_with_secrets(copie_session, served_combination, root=project.path)
+class Migrated(NamedTuple):
+    project: Project
+    objects: list[dict[str, Any]]  # the overlay as applied
+    secrets: dict[str, str]  # secrets.env's keys, pointing at the real services
+    job_env: dict[str, str]  # the migrate Job container's environment
+
+
+def migrated_by_the_job(combination: Combination, copie_session: Any, database: str) -> Migrated:
+    """Install *combination* and migrate a fresh database with the migrate Job's command.
+
+    secrets.env points at the real services and a new database named after
+    *database*; the Job's command and environment are read from the built overlay.
+    """
+    project = build(combination, copie_session)
+    rendered_with_secrets(copie_session, combination, root=project.path)
     objects = kustomize_build(project.path)
     example = env_file(project.path / OVERLAY / "secrets.env.example")
-    secrets = real_secrets(project, example, fresh_database_url(project, "k8s"))
-
+    secrets = real_secrets(project, example, fresh_database_url(project, database))
     job = the(objects, "Job", "migrate")["spec"]["template"]["spec"]["containers"][0]
     job_env = pod_environment(objects, job, secrets)
     migrated = project.run(*job["command"], env=job_env)
     assert migrated.returncode == 0, explain(migrated)
+    return Migrated(project, objects, secrets, job_env)
+
+
+@pytest.mark.slow
+def test_the_migrate_job_migrates_and_the_web_pod_answers_its_probes(
+    served_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
+) -> None:
+    project, objects, secrets, job_env = migrated_by_the_job(
+        served_combination, copie_session, "k8s"
+    )
+
     plan = project.manage("showmigrations", "--plan", env=job_env)
     assert plan.returncode == 0, explain(plan)
     assert "[X]" in plan.stdout and "[ ]" not in plan.stdout, plan.stdout
@@ -471,14 +490,9 @@ def test_the_migrate_job_migrates_and_the_web_pod_answers_its_probes(
 def test_each_background_deployment_starts_and_stops_within_its_grace_period(
     background_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
 ) -> None:
-    project = build(background_combination, copie_session)
-    rendered_with_secrets(copie_session, background_combination, root=project.path)
-    objects = kustomize_build(project.path)
-    example = env_file(project.path / OVERLAY / "secrets.env.example")
-    secrets = real_secrets(project, example, fresh_database_url(project, "k8s_background"))
-    job = the(objects, "Job", "migrate")["spec"]["template"]["spec"]["containers"][0]
-    migrated = project.run(*job["command"], env=pod_environment(objects, job, secrets))
-    assert migrated.returncode == 0, explain(migrated)
+    project, objects, secrets, _ = migrated_by_the_job(
+        background_combination, copie_session, "k8s_background"
+    )
 
     stopped_in = {}
     for name in background_processes(background_combination.answers):
