@@ -259,7 +259,11 @@ def test_an_invalid_answer_shows_its_message_and_is_asked_again(
     recorded = recorded_answers(destination)
     assert recorded[bad.question] == bad.valid
     if after:  # the fix did not land in the next question
-        assert recorded[after[0]] != bad.valid
+        next_question = after[0]
+        if "{{" in default(next_question):  # a default derived from the answers so far
+            assert bad.valid not in str(recorded[next_question])
+        else:
+            assert recorded[next_question] == default(next_question)
 
 
 def one_combination_per_reason() -> list[Any]:

@@ -59,11 +59,6 @@ class Combination:
         parts += [self.answers["cache"], self.answers["database"], self.answers["deploy_target"]]
         return ".".join(parts)
 
-    @property
-    def app_id(self) -> str:
-        """The id without the deploy target: the part that decides the application."""
-        return self.id.rsplit(".", 1)[0]
-
     def deployed_to(self, target: str) -> Combination:
         return Combination({**self.answers, "deploy_target": target})
 
