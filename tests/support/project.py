@@ -63,10 +63,17 @@ class Project:
         return VENV_ROOT / f"py{self.python_version}-{self.dependency_key()}"
 
     def install(self) -> subprocess.CompletedProcess[str]:
-        """``uv sync`` into the shared venv for these dependencies (one writer at a time)."""
+        """``uv sync`` into the shared venv for these dependencies (one writer at a time).
+
+        Bytecode is compiled at install, as the generated Dockerfile does: where
+        PYTHONDONTWRITEBYTECODE is set (CI machines set it) every process would
+        otherwise compile Django from source again, about 0.9 s per command.
+        """
         VENV_ROOT.mkdir(parents=True, exist_ok=True)
         with _exclusive(self.venv.with_suffix(".lock")), self._timed("install"):
-            return self.uv("sync", "--python", toolchain.python(self.python_version))
+            return self.uv(
+                "sync", "--compile-bytecode", "--python", toolchain.python(self.python_version)
+            )
 
     def uv(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         env = self.environment({"UV_PROJECT_ENVIRONMENT": str(self.venv)}, services=False)
