@@ -10,6 +10,9 @@ settings. wrk measures ``/healthz``, ``/readyz`` and a signed-in
 is served by the same gunicorn config from the same venv: the ceiling. The API
 rate limits are raised for the run, so throttling is paid for but never hit.
 
+Each target gets a 2 s wrk run first, discarded: it lets every worker open
+its database pool and cache connection before the measured run.
+
 Prints requests/s, p50, p99, errors and the ratio to the ceiling, and writes
 bench/results/serve.json. wrk and gunicorn share the machine's cores, as they
 do for the ceiling; compare ratios, not absolute numbers across machines.
@@ -40,6 +43,7 @@ RESULTS = TEMPLATE_ROOT / "bench" / "results" / "serve.json"
 CEILING = TEMPLATE_ROOT / "bench" / "ceiling"
 UNTHROTTLED = {"API_THROTTLE_ANON": "1000000/minute", "API_THROTTLE_USER": "1000000/minute"}
 EMAIL = "bench@example.com"
+WARM_UP_SECONDS = 2
 
 
 @dataclass
@@ -128,6 +132,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
     def measure(url: str, headers: dict[str, str]) -> Measure:
+        wrk(url, headers, WARM_UP_SECONDS, options.connections)
         return wrk(url, headers, options.duration, options.connections)
 
     results: dict[str, Measure] = {}

@@ -190,6 +190,8 @@ def test_the_web_unit_is_socket_activated_reloads_with_hup_and_waits_out_gracefu
     assert f"{slug}-release.service" in value(web, "Unit", "After").split()
     assert value(web, "Service", "WorkingDirectory") == f"/srv/{slug}"
     assert value(web, "Service", "ExecReload") == "/bin/kill -s HUP $MAINPID"
+    # HUP brings in new code only when the workers, not the master, load it.
+    assert "GUNICORN_PRELOAD_APP=0" in values(web, "Service", "Environment")
     assert value(web, "Service", "KillMode") == "mixed"
     grace = graceful_timeout(rendered)
     assert grace < int(value(web, "Service", "TimeoutStopSec")) <= grace + 10
