@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,14 +32,14 @@ from pathlib import Path
 import copier
 
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default, default_combination
-from tests.support.production import release
+from tests.support.load import wrk
+from tests.support.production import UNTHROTTLED, release
 from tests.support.project import Project, explain
 from tests.support.server import free_port, running
 from tests.support.signin import Served, create_verified_user, signed_in_headers
 
 RESULTS = TEMPLATE_ROOT / "bench" / "results" / "serve.json"
 CEILING = TEMPLATE_ROOT / "bench" / "ceiling"
-UNTHROTTLED = {"API_THROTTLE_ANON": "1000000/minute", "API_THROTTLE_USER": "1000000/minute"}
 EMAIL = "bench@example.com"
 WARM_UP_SECONDS = 2
 
@@ -57,31 +55,17 @@ class Measure:
     ratio_to_ceiling: float | None = None
 
 
-def milliseconds(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def wrk(url: str, headers: dict[str, str], duration: int, connections: int) -> Measure:
-    """One wrk run against *url*; its requests/s, latency percentiles and errors."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = (int(non_2xx[1]) if non_2xx else 0) + (
-        sum(map(int, socket_errors.groups())) if socket_errors else 0
-    )
+def measure(url: str, headers: dict[str, str], duration: int, connections: int) -> Measure:
+    """A discarded warm-up run, then the measured one."""
+    wrk(url, headers, duration=WARM_UP_SECONDS, connections=connections)
+    result = wrk(url, headers, duration=duration, connections=connections)
     return Measure(
         target=url,
-        requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),  # type: ignore[index]
-        p50_ms=milliseconds(re.search(r"\s50%\s+(\S+)", out)[1]),  # type: ignore[index]
-        p99_ms=milliseconds(re.search(r"\s99%\s+(\S+)", out)[1]),  # type: ignore[index]
-        requests=int(re.search(r"(\d+) requests in", out)[1]),  # type: ignore[index]
-        errors=errors,
+        requests_per_second=result.requests_per_second,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        requests=result.requests,
+        errors=result.errors,
     )
 
 
@@ -131,9 +115,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
 
-    def measure(url: str, headers: dict[str, str]) -> Measure:
-        wrk(url, headers, WARM_UP_SECONDS, options.connections)
-        return wrk(url, headers, options.duration, options.connections)
+    def run(url: str, headers: dict[str, str]) -> Measure:
+        return measure(url, headers, options.duration, options.connections)
 
     results: dict[str, Measure] = {}
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as workdir:
@@ -141,14 +124,14 @@ def main() -> None:
             project = rendered_project(auth, Path(workdir))
             if "ceiling" not in results:
                 with ceiling(project) as ceiling_url:
-                    results["ceiling"] = measure(f"{ceiling_url}/healthz", {})
+                    results["ceiling"] = run(f"{ceiling_url}/healthz", {})
             with served(project) as site:
                 create_verified_user(site, EMAIL)
                 https = {"X-Forwarded-Proto": "https"}
                 if auth == "session":
-                    results["/healthz"] = measure(f"{site.url}/healthz", https)
-                    results["/readyz"] = measure(f"{site.url}/readyz", https)
-                results[f"/api/users/me/ ({auth})"] = measure(
+                    results["/healthz"] = run(f"{site.url}/healthz", https)
+                    results["/readyz"] = run(f"{site.url}/readyz", https)
+                results[f"/api/users/me/ ({auth})"] = run(
                     f"{site.url}/api/users/me/", signed_in_headers(site, EMAIL)
                 )
 

@@ -165,6 +165,7 @@ NOTE_SECTIONS = {
     "image": "production image (podman, chroot isolation)",
     "k8s_probes": "kubernetes: migrate Job and probes",
     "k8s_background": "kubernetes: background Deployments",
+    "soak": "sustained load: soak and worker memory",
 }
 
 MATRIX_MODULE = "tests/test_generated_project.py"

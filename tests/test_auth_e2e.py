@@ -29,7 +29,7 @@ import pytest
 from tests.conftest import build, closest_to_defaults
 from tests.support.combinations import TEMPLATE_ROOT
 from tests.support.mailbox import Mailbox
-from tests.support.production import release
+from tests.support.production import UNTHROTTLED, release
 from tests.support.server import gunicorn
 from tests.support.signin import (
     PASSWORD,
@@ -42,12 +42,6 @@ from tests.support.signin import (
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS_SETTINGS = Path(__file__).parent / "support" / "schemathesis.toml"
-# The fuzzer calls the auth endpoints far more often than a person would.
-UNTHROTTLED = {
-    "API_THROTTLE_AUTH": "100000/minute",
-    "API_THROTTLE_ANON": "100000/minute",
-    "API_THROTTLE_USER": "100000/minute",
-}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -75,6 +69,7 @@ def served(
     request: pytest.FixtureRequest, copie_session: Any, mailbox: Mailbox
 ) -> Iterator[Served]:
     project = build(request.param, copie_session)
+    # The fuzzer calls the auth endpoints far more often than a person would.
     env = {**release(project), **UNTHROTTLED, "EMAIL_URL": mailbox.url}
     with gunicorn(project, env) as url:
         yield Served(project, url, env)

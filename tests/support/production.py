@@ -7,6 +7,13 @@ import secrets
 from tests.support import services
 from tests.support.project import Project, explain
 
+# Rate limits high enough that a load test pays for throttling but never hits it.
+UNTHROTTLED = {
+    "API_THROTTLE_ANON": "1000000/minute",
+    "API_THROTTLE_USER": "1000000/minute",
+    "API_THROTTLE_AUTH": "1000000/minute",
+}
+
 
 def production_env(project: Project) -> dict[str, str]:
     """The environment a production deploy provides, pointing at private databases."""
