@@ -23,6 +23,11 @@ VENV_ROOT = Path(
 
 # Variables of the developer's shell that would leak into a generated project's run.
 LEAKY = ("VIRTUAL_ENV", "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "UV_PROJECT_ENVIRONMENT")
+# Where it is set (CI machines set it), every process of a generated project
+# would compile Django from source again: about 0.9 s per command. Without it the
+# first process writes the bytecode of what it imports into the shared venv,
+# once; compiling the whole venv at install instead costs 16 s of CPU each.
+NO_BYTECODE = ("PYTHONDONTWRITEBYTECODE",)
 SERVICE_VARIABLES = (
     "DATABASE_URL",
     "REDIS_URL",
@@ -63,17 +68,10 @@ class Project:
         return VENV_ROOT / f"py{self.python_version}-{self.dependency_key()}"
 
     def install(self) -> subprocess.CompletedProcess[str]:
-        """``uv sync`` into the shared venv for these dependencies (one writer at a time).
-
-        Bytecode is compiled at install, as the generated Dockerfile does: where
-        PYTHONDONTWRITEBYTECODE is set (CI machines set it) every process would
-        otherwise compile Django from source again, about 0.9 s per command.
-        """
+        """``uv sync`` into the shared venv for these dependencies (one writer at a time)."""
         VENV_ROOT.mkdir(parents=True, exist_ok=True)
         with _exclusive(self.venv.with_suffix(".lock")), self._timed("install"):
-            return self.uv(
-                "sync", "--compile-bytecode", "--python", toolchain.python(self.python_version)
-            )
+            return self.uv("sync", "--python", toolchain.python(self.python_version))
 
     def uv(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         env = self.environment({"UV_PROJECT_ENVIRONMENT": str(self.venv)}, services=False)
@@ -105,7 +103,9 @@ class Project:
     def environment(self, extra: Mapping[str, str], *, services: bool) -> dict[str, str]:
         from tests.support.services import service_env
 
-        env = {k: v for k, v in os.environ.items() if k not in LEAKY + SERVICE_VARIABLES}
+        env = {
+            k: v for k, v in os.environ.items() if k not in LEAKY + SERVICE_VARIABLES + NO_BYTECODE
+        }
         env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.venv)
         env["UV_PYTHON_DOWNLOADS"] = "never"
