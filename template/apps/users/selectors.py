@@ -27,6 +27,13 @@ class UserProfile:
         return self.id
 
 
+def profile_of(user: User) -> UserProfile:
+    """The profile of a user already in hand, such as the signed-in one: no query."""
+    return UserProfile(
+        id=user.id, email=user.email, full_name=user.full_name, created_at=user.created_at
+    )
+
+
 def active_users() -> QuerySet[User]:
     return User.objects.filter(is_active=True)
 

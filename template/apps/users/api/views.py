@@ -31,11 +31,12 @@ def signed_in_user(request: Request) -> User:
 class MeView(StrictQueryParamsMixin, APIView):
     """The signed-in user's own profile."""
 
-    @extend_schema(responses=UserSerializer)
+    @extend_schema(responses=UserProfileSerializer)
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(signed_in_user(request)).data)
+        profile = selectors.profile_of(signed_in_user(request))
+        return Response(UserProfileSerializer(profile).data)
 
-    @extend_schema(request=ProfileUpdateSerializer, responses=UserSerializer)
+    @extend_schema(request=ProfileUpdateSerializer, responses=UserProfileSerializer)
     def patch(self, request: Request) -> Response:
         serializer = ProfileUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -43,7 +44,7 @@ class MeView(StrictQueryParamsMixin, APIView):
         updated = services.update_profile(
             user=user, full_name=serializer.validated_data.get("full_name", user.full_name)
         )
-        return Response(UserSerializer(updated).data)
+        return Response(UserProfileSerializer(selectors.profile_of(updated)).data)
 
 
 class UserDetailView(StrictQueryParamsMixin, APIView):
