@@ -8,9 +8,8 @@ served by gunicorn with the project's own config/gunicorn.py and production
 settings. wrk measures ``/healthz``, ``/readyz`` and a signed-in
 ``GET /api/users/me/``. Beside it, a one-view Django project (bench/ceiling)
 is served by the same gunicorn config from the same venv: the ceiling. The API
-rate limits are raised for the run, so throttling is paid for but never hit;
-their windows are one second long, so each client's throttle history stays the
-size a real client's reaches (see UNTHROTTLED).
+rate limits are raised for the run, so throttling is paid for (a counter
+incremented per request) but never hit (see UNTHROTTLED).
 
 Each target gets a 2 s wrk run first, discarded: it lets every worker open
 its database pool and cache connection before the measured run.

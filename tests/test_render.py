@@ -136,6 +136,26 @@ def test_text_files_have_no_blank_line_runs_or_trailing_spaces(rendered: Path) -
     assert problems == []
 
 
+# A variable the generated code reads from its environment: env.str("NAME", ...),
+# os.environ.get("NAME"), os.environ["NAME"].
+ENV_READ = re.compile(r"""(?:\benv\.\w+\(|os\.environ\.get\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
+# Set by manage.py, wsgi.py and the deploy files, never by the project's owner.
+NOT_OWNER_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
+
+
+def test_env_example_names_every_variable_the_project_reads(rendered: Path) -> None:
+    read = set()
+    for path in rendered.rglob("*.py"):
+        if "tests" not in path.relative_to(rendered).parts:
+            read.update(ENV_READ.findall(path.read_text()))
+    example = (rendered / ".env.example").read_text()
+    unnamed = sorted(
+        name for name in read - NOT_OWNER_SETTINGS if not re.search(rf"\b{name}\b", example)
+    )
+    assert read, "found no environment reads: the pattern no longer matches the code"
+    assert unnamed == [], f".env.example does not mention {unnamed}"
+
+
 def test_python_compiles_and_passes_ruff(rendered: Path) -> None:
     for path in rendered.rglob("*.py"):
         compile(path.read_text(), str(path), "exec")  # writes no __pycache__ into the render

@@ -4,13 +4,64 @@ Every value can be tuned from the environment without a rebuild.
 """
 
 import gc
-import multiprocessing
+import math
 import os
 from pathlib import Path
 
+
+def cgroup_cpu_limit(
+    root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
+) -> float | None:
+    """The CPUs a cgroup quota allows this process (1.5 for "150000 100000"), or None.
+
+    cgroup v2: the tightest ``cpu.max`` from this process's own cgroup up to the
+    root, which covers a container's limit and a systemd unit's CPUQuota=.
+    cgroup v1: the quota of the ``cpu`` controller mounted in the container.
+    """
+    limits: list[float] = []
+    own = next(
+        (line[3:] for line in read_lines(membership) if line.startswith("0::")),
+        "/",
+    )
+    group = root / own.strip("/")
+    for directory in (group, *group.parents):
+        fields = read_lines(directory / "cpu.max")[:1]
+        if fields and not fields[0].startswith("max"):
+            quota, period = fields[0].split()
+            limits.append(int(quota) / int(period))
+        if directory == root:
+            break
+    v1_quota = read_lines(root / "cpu" / "cpu.cfs_quota_us")[:1]
+    if v1_quota and int(v1_quota[0]) > 0:
+        period = read_lines(root / "cpu" / "cpu.cfs_period_us")[0]
+        limits.append(int(v1_quota[0]) / int(period))
+    return min(limits, default=None)
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines, or none when it does not exist (another OS or cgroup version)."""
+    try:
+        return path.read_text().splitlines()
+    except OSError:
+        return []
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its CPU affinity, capped by a cgroup quota.
+
+    os.cpu_count() counts the host's cores: in a container limited to 2 CPUs on
+    a 64-core host it says 64, and 129 workers would each open their own
+    database connections.
+    """
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cpus = affinity or os.cpu_count() or 1
+    limit = cgroup_cpu_limit()
+    return cpus if limit is None else max(1, min(cpus, math.ceil(limit)))
+
+
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 # gunicorn's own guidance: (2 x cores) + 1 synchronous workers.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+workers = int(os.environ.get("WEB_CONCURRENCY", usable_cpus() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -7,7 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.test import override_settings
 from rest_framework.test import APIRequestFactory
-from rest_framework.throttling import AnonRateThrottle
+
+from apps.core.throttling import AnonRateThrottle
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 PROXY = "10.0.0.2"  # every request reaches the app from the proxy
