@@ -138,7 +138,9 @@ def test_text_files_have_no_blank_line_runs_or_trailing_spaces(rendered: Path) -
 
 # A variable the generated code reads from its environment: env.str("NAME", ...),
 # os.environ.get("NAME"), os.environ["NAME"].
-ENV_READ = re.compile(r"""(?:\benv\.\w+\(|os\.environ\.get\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
+ENV_READ = re.compile(
+    r"""(?:\benv\.\w+\(|os\.environ\.get\(|os\.environ\[)\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
 # Set by manage.py, wsgi.py and the deploy files, never by the project's owner.
 NOT_OWNER_SETTINGS = {"DJANGO_SETTINGS_MODULE"}
 

@@ -87,4 +87,4 @@ class UserRateThrottle(throttling.UserRateThrottle, FixedWindowRateThrottle):
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle, FixedWindowRateThrottle):
-    """The rate named by the view's ``throttle_scope`` (``auth`` for sign-in endpoints)."""
+    """The rate named by the view's ``throttle_scope``; views without one are not counted."""
