@@ -1,6 +1,6 @@
 """Reads of users. Other apps ask here instead of querying the model."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -27,11 +27,12 @@ class UserProfile:
         return self.id
 
 
+PROFILE_FIELDS = tuple(field.name for field in fields(UserProfile))
+
+
 def profile_of(user: User) -> UserProfile:
     """The profile of a user already in hand, such as the signed-in one: no query."""
-    return UserProfile(
-        id=user.id, email=user.email, full_name=user.full_name, created_at=user.created_at
-    )
+    return UserProfile(**{name: getattr(user, name) for name in PROFILE_FIELDS})
 
 
 def active_users() -> QuerySet[User]:
@@ -49,15 +50,10 @@ def user_profile(user_id: UUID | str) -> UserProfile | None:
     (apps.users.signals), so a read never outlives the write it missed.
     """
     key = profile_cache_key(user_id)
-    fields = cache.get(key)
-    if fields is None:
-        fields = (
-            active_users()
-            .filter(pk=user_id)
-            .values("id", "email", "full_name", "created_at")
-            .first()
-        )
-        if fields is None:
+    values = cache.get(key)
+    if values is None:
+        values = active_users().filter(pk=user_id).values(*PROFILE_FIELDS).first()
+        if values is None:
             return None
-        cache.set(key, fields, PROFILE_CACHE_SECONDS)
-    return UserProfile(**fields)
+        cache.set(key, values, PROFILE_CACHE_SECONDS)
+    return UserProfile(**values)
