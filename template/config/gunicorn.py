@@ -61,7 +61,10 @@ def usable_cpus() -> int:
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 # gunicorn's own guidance: (2 x cores) + 1 synchronous workers.
-workers = int(os.environ.get("WEB_CONCURRENCY", usable_cpus() * 2 + 1))
+if "WEB_CONCURRENCY" in os.environ:
+    workers = int(os.environ["WEB_CONCURRENCY"])
+else:
+    workers = usable_cpus() * 2 + 1
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -82,8 +82,7 @@ class UserRateThrottle(throttling.UserRateThrottle, FixedWindowRateThrottle):
     def get_cache_key(self, request: "Request", view: "APIView") -> str | None:
         if not request.user.is_authenticated:
             return None
-        key: str | None = super().get_cache_key(request, view)
-        return key
+        return super().get_cache_key(request, view)
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle, FixedWindowRateThrottle):
