@@ -15,11 +15,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from unittest import mock
 
 Environ = dict[str, Any]
+# A request to time, and what to change around it (a context manager factory).
+Target = tuple[Callable[[], None], Callable[[], AbstractContextManager[Any]]]
 WARM_UP_REQUESTS = 50
 
 
@@ -62,9 +65,7 @@ def caller(application: Callable[..., Any], environ: Environ) -> Callable[[], No
     return call
 
 
-def measure(
-    targets: dict[str, tuple[Callable[[], None], Callable[[], Any]]], rounds: int, requests: int
-) -> dict[str, list[float]]:
+def measure(targets: dict[str, Target], rounds: int, requests: int) -> dict[str, list[float]]:
     """CPU µs per request of each target (call, context manager), rounds interleaved."""
     results: dict[str, list[float]] = {name: [] for name in targets}
     for _ in range(rounds):
@@ -79,21 +80,16 @@ def measure(
     return results
 
 
-@contextmanager
-def unchanged() -> Iterator[None]:
-    yield
-
-
-def ceiling_targets() -> dict[str, tuple[Callable[[], None], Callable[[], Any]]]:
+def ceiling_targets() -> dict[str, Target]:
     import django
     from django.core.wsgi import get_wsgi_application
 
     django.setup()
     application = get_wsgi_application()
-    return {"ceiling": (caller(application, wsgi_environ("/healthz", {})), unchanged)}
+    return {"ceiling": (caller(application, wsgi_environ("/healthz", {})), nullcontext)}
 
 
-def project_targets(auth: str) -> dict[str, tuple[Callable[[], None], Callable[[], Any]]]:
+def project_targets(auth: str) -> dict[str, Target]:
     import django
 
     sys.path.insert(0, os.getcwd())  # the project: the probe runs from its directory
@@ -110,33 +106,26 @@ def project_targets(auth: str) -> dict[str, tuple[Callable[[], None], Callable[[
     headers = {"X-Forwarded-Proto": "https", **credentials(auth, user)}
     me = caller(application, wsgi_environ("/api/users/me/", headers))
 
-    @contextmanager
-    def patched(**attributes: Any) -> Iterator[None]:
-        saved = {name: MeView.__dict__.get(name) for name in attributes}
-        for name, value in attributes.items():
-            setattr(MeView, name, value)
-        try:
-            yield
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    delattr(MeView, name)
-                else:
-                    setattr(MeView, name, value)
-
     def constant(self: Any, request: Any) -> Response:
         return Response({"status": "ok"})
 
     return {
-        "/healthz": (caller(application, wsgi_environ("/healthz", {})), unchanged),
+        "/healthz": (caller(application, wsgi_environ("/healthz", {})), nullcontext),
         "DRF floor": (
             me,
-            lambda: patched(
-                authentication_classes=(), permission_classes=(), throttle_classes=(), get=constant
+            lambda: mock.patch.multiple(
+                MeView,
+                authentication_classes=(),
+                permission_classes=(),
+                throttle_classes=(),
+                get=constant,
             ),
         ),
-        f"/api/users/me/ ({auth}), no throttles": (me, lambda: patched(throttle_classes=())),
-        f"/api/users/me/ ({auth})": (me, unchanged),
+        f"/api/users/me/ ({auth}), no throttles": (
+            me,
+            lambda: mock.patch.multiple(MeView, throttle_classes=()),
+        ),
+        f"/api/users/me/ ({auth})": (me, nullcontext),
     }
 
 
