@@ -334,6 +334,7 @@ def main() -> None:
     if not PEER_TARBALL.is_file():
         raise SystemExit(f"{PEER_TARBALL} is missing: set BENCH_PEER_TARBALL to the peer's tarball")
 
+    commit, load_average = git_head(), os.getloadavg()  # what was measured, how busy the machine
     pairs: list[dict[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as workdir, ExitStack() as stack:
         sites = [ours(Path(workdir)), peer(Path(workdir))]
@@ -383,7 +384,8 @@ def main() -> None:
     RESULTS.write_text(
         json.dumps(
             {
-                "template_commit": git_head(),
+                "template_commit": commit,
+                "load_average_at_start": [round(load, 2) for load in load_average],
                 "peer": PEER_TARBALL.name,
                 "pairs": options.pairs,
                 "duration_s": options.duration,
