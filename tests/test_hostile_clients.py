@@ -49,7 +49,9 @@ def mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture(scope="module")
-def served(request: pytest.FixtureRequest, copie_session: Any, mailbox: Mailbox) -> Iterator[Served]:
+def served(
+    request: pytest.FixtureRequest, copie_session: Any, mailbox: Mailbox
+) -> Iterator[Served]:
     project = build(request.param, copie_session)
     env = {**release(project), "EMAIL_URL": mailbox.url}
     with gunicorn(project, env) as url:
