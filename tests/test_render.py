@@ -203,6 +203,23 @@ def test_the_ci_workflow_is_a_valid_github_actions_workflow(rendered: Path) -> N
     assert schema_errors("github-workflow.json", workflow) == []
 
 
+def test_the_ci_workflow_fails_on_any_known_vulnerability_in_the_locked_dependencies(
+    rendered: Path,
+) -> None:
+    workflow = yaml.safe_load((rendered / ".github" / "workflows" / "ci.yml").read_text())
+    steps = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    [audit] = [run for run in steps if "pip-audit" in run]
+    commands = [" ".join(line.split()) for line in audit.replace("\\\n", " ").splitlines()]
+
+    # The audited list is the lock file's, hashes included, not whatever is installed.
+    assert commands[0].startswith("uv export --frozen --all-groups")
+    assert "--format requirements-txt" in commands[0]
+    assert "--no-hashes" not in commands[0]
+    assert commands[1].startswith("uv run pip-audit --strict --disable-pip --require-hashes")
+    assert "--requirement" in commands[1]
+    assert "--ignore-vuln" not in audit  # any finding fails the build
+
+
 @pytest.mark.parametrize(
     "answers",
     [

@@ -88,8 +88,11 @@ preload_app = os.environ.get("GUNICORN_PRELOAD_APP", "1") != "0"
 if Path("/dev/shm").is_dir():  # noqa: S108 (tmpfs for heartbeats, no data written)
     worker_tmp_dir = "/dev/shm"  # noqa: S108
 
-# Trust X-Forwarded-* only from the proxy in front.
+# Trust X-Forwarded-* only from the proxy in front: from there, and only there,
+# "X-Forwarded-Proto: https" makes the request HTTPS (Django reads the scheme
+# gunicorn sets). The other scheme headers gunicorn knows are not consulted.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
 # No runtime control socket (gunicornc): nothing here uses it, and every
 # instance on a host would otherwise claim the same ~/.gunicorn/gunicorn.ctl.

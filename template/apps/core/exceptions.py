@@ -24,6 +24,26 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     }
 
 
+def api_error_body(exc: exceptions.APIException) -> dict[str, Any]:
+    if isinstance(exc.detail, dict):
+        # simplejwt's errors carry a dict: {"detail": ..., "code": ..., "messages": [...]}.
+        extra = dict(exc.detail)
+        code = str(extra.pop("code", exc.default_code))
+        return error_body(code, message_of(extra.pop("detail", extra)), extra)
+    codes = exc.get_codes()
+    code = codes if isinstance(codes, str) else exc.default_code
+    return error_body(str(code), message_of(exc.detail))
+
+
+def message_of(detail: Any) -> str:
+    """The human text of an error detail: a string, or the messages of a list or dict."""
+    if isinstance(detail, dict):
+        return " ".join(message_of(value) for value in detail.values())
+    if isinstance(detail, list):
+        return " ".join(message_of(item) for item in detail)
+    return str(detail)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Let DRF build the response (status, headers), then give it the standard body."""
     response = exception_handler(exc, context)
@@ -32,9 +52,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid", "The request is not valid.", exc.detail)
     elif isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else exc.default_code
-        response.data = error_body(str(code), str(exc.detail))
+        response.data = api_error_body(exc)
     else:  # Http404 and PermissionDenied, which DRF maps for us.
         not_found = response.status_code == status.HTTP_404_NOT_FOUND
         code = "not_found" if not_found else "permission_denied"

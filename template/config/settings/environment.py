@@ -17,10 +17,12 @@ if (BASE_DIR / ".env").is_file():
     env.read_env(BASE_DIR / ".env")
 
 # How many proxies in front of the app append the client's address to
-# X-Forwarded-For (nginx, Caddy, a platform's router); each deploy target sets
-# it. Rate limits count per client address: with 0 they take REMOTE_ADDR,
-# which behind a proxy is the proxy's own, shared by every client.
-TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+# X-Forwarded-For (nginx, Caddy, a platform's router). Rate limits count per
+# client address: with 0 they take REMOTE_ADDR, which behind a proxy is the
+# proxy's own, shared by every client. Production settings assume the one
+# TLS-terminating proxy they already trust for HTTPS; development has none.
+IN_PRODUCTION = env.str("DJANGO_SETTINGS_MODULE", default="") == "config.settings.production"
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=1 if IN_PRODUCTION else 0)
 
 
 def require_env(*names: str) -> None:

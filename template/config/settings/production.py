@@ -18,9 +18,13 @@ CSRF_TRUSTED_ORIGINS = env.list(
 
 # E-mail: EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587
 MAILERS = {"default": mailer_settings(env.str("EMAIL_URL"))}
+SITE_URL = env.str("DJANGO_SITE_URL", default=f"https://{DOMAIN_NAME}")
 
 # HTTPS: the proxy in front terminates TLS and says so in X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# gunicorn believes it only from FORWARDED_ALLOW_IPS (config/gunicorn.py) and
+# sets the request's scheme; Django reading the header itself would believe
+# any client claiming HTTPS. One such proxy also sets TRUSTED_PROXY_COUNT's
+# default here (environment.py).
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
