@@ -53,8 +53,12 @@ from tests.support.server import free_port, stop_process_group
 from tests.support.signin import PASSWORD, Served, create_verified_user, jwt_access_token
 
 RESULTS = TEMPLATE_ROOT / "bench" / "results" / "peer.json"
+# shared/ sits beside the repository, as in CI.
 PEER_TARBALL = Path(
-    os.environ.get("BENCH_PEER_TARBALL", "/work/shared/peers/cookiecutter-django-2026.03.27.tar.gz")
+    os.environ.get(
+        "BENCH_PEER_TARBALL",
+        TEMPLATE_ROOT.parent / "shared" / "peers" / "cookiecutter-django-2026.03.27.tar.gz",
+    )
 )
 COOKIECUTTER = "cookiecutter==2.7.1"
 PEER_ANSWERS = (
