@@ -5,7 +5,9 @@ from datetime import datetime
 from uuid import UUID
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.http import urlsafe_base64_decode
 
 from apps.users.models import User
 
@@ -37,6 +39,24 @@ def profile_of(user: User) -> UserProfile:
 
 def active_users() -> QuerySet[User]:
     return User.objects.filter(is_active=True)
+
+
+def active_user(user_id: UUID | str) -> User | None:
+    return active_users().filter(pk=user_id).first()
+
+
+def user_with_email(email: str) -> User | None:
+    """The account of *email*, active or not (addresses are stored lower-case)."""
+    return User.objects.filter(email=User.objects.normalize_email(email)).first()
+
+
+def user_from_link(uid: str) -> User | None:
+    """The user a link of an account e-mail names, or None for a mangled or unknown one."""
+    try:
+        user_id = urlsafe_base64_decode(uid).decode()
+        return User.objects.filter(pk=user_id).first()
+    except (ValueError, ValidationError):
+        return None
 
 
 def profile_cache_key(user_id: UUID | str) -> str:
