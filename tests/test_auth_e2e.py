@@ -26,10 +26,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import build, closest_to_defaults
+from tests.support.building import build
 from tests.support.combinations import TEMPLATE_ROOT
 from tests.support.mailbox import Mailbox
 from tests.support.production import UNTHROTTLED, release
+from tests.support.selection import closest_to_defaults
 from tests.support.server import gunicorn
 from tests.support.signin import (
     PASSWORD,

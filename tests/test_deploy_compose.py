@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import selected_combinations
 from tests.support import toolchain
 from tests.support.combinations import TEMPLATE_ROOT, Combination
+from tests.support.selection import selected_combinations
 from tests.support.settings_source import required_in_production
 from tests.test_render import files_param, rendered_once
 

@@ -30,9 +30,10 @@ import pytest
 import yaml
 
 from extensions.context import background_processes
-from tests.conftest import closest_to_defaults, render
 from tests.support import images, services, toolchain
+from tests.support.building import render
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default
+from tests.support.selection import closest_to_defaults
 from tests.support.server import free_port, stop_process_group, wait_until_serving
 from tests.support.waiting import wait_until
 

@@ -30,11 +30,12 @@ import requests
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, render, selected_combinations
 from tests.support import services, toolchain
+from tests.support.building import build, render
 from tests.support.combinations import TEMPLATE_ROOT, Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, running, stop_process_group
 from tests.support.settings_source import required_in_production
 

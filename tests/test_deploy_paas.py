@@ -29,11 +29,12 @@ import requests
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, selected_combinations
 from tests.support import toolchain
+from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, stop_process_group, wait_until_serving
 from tests.support.settings_source import required_in_production
 from tests.support.waiting import wait_until

@@ -33,11 +33,12 @@ import pytest
 import requests
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, selected_combinations
 from tests.support import services
+from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.production import production_env
 from tests.support.project import Project
+from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, stop_process_group
 from tests.support.systemd_host import (
     Host,

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import render
 from tests.support import toolchain
+from tests.support.building import render
 from tests.support.combinations import TEMPLATE_ROOT, default_combination
 from tests.support.readme import new_user_env, readme_command
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import render, selected_combinations
+from tests.support.building import render
 from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination, choices
+from tests.support.selection import selected_combinations
 from tests.support.settings_source import assigned
 
 # JSON schemas of config formats, kept beside this repository (../shared/schemas).

@@ -12,7 +12,6 @@ stand-in lets RUN steps reach the package index through its TLS proxy.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -21,6 +20,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support.processes import exclusive
 
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -65,17 +66,6 @@ def image_exists(name: str) -> bool:
     return subprocess.run(["podman", "image", "exists", name], check=False).returncode == 0
 
 
-@contextmanager
-def _exclusive(name: str) -> Iterator[None]:
-    LOCK_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOCK_DIR / f"{name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def python_stand_in(python_version: str) -> tuple[str, float]:
     """The stand-in for ``python:<version>-slim-trixie``; build it when missing.
 
@@ -83,7 +73,7 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
     """
     require_tools()
     name = f"docker.io/library/python:{python_version}-slim-trixie"
-    with _exclusive("python-stand-in"):
+    with exclusive(LOCK_DIR / "python-stand-in.lock"):
         if image_exists(name):
             return name, 0.0
         started = time.monotonic()

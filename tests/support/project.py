@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 from tests.support import toolchain
 from tests.support.combinations import Combination
+from tests.support.processes import exclusive, run
 
 # Virtual environments shared by projects whose dependencies are identical.
 VENV_ROOT = Path(
@@ -70,15 +70,12 @@ class Project:
     def install(self) -> subprocess.CompletedProcess[str]:
         """``uv sync`` into the shared venv for these dependencies (one writer at a time)."""
         VENV_ROOT.mkdir(parents=True, exist_ok=True)
-        with _exclusive(self.venv.with_suffix(".lock")), self._timed("install"):
+        with exclusive(self.venv.with_suffix(".lock")), self._timed("install"):
             return self.uv("sync", "--python", toolchain.python(self.python_version))
 
     def uv(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         env = self.environment({"UV_PROJECT_ENVIRONMENT": str(self.venv)}, services=False)
-        return subprocess.run(
-            [toolchain.uv(), *args], cwd=self.path, env=env,
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+        return run([toolchain.uv(), *args], cwd=self.path, env=env, timeout=timeout)
 
     def run(
         self,
@@ -91,11 +88,12 @@ class Project:
         """Run a command of the project's venv (``python``, ``pytest``, ``ruff``...)."""
         executable = self.venv / "bin" / command[0]
         with self._timed(timing):
-            return subprocess.run(
-                [str(executable), *command[1:]], cwd=self.path,
+            return run(
+                [executable, *command[1:]],
+                cwd=self.path,
                 env=self.environment(env or {}, services=services),
-                capture_output=True, text=True, timeout=timeout, check=False,
-            )  # fmt: skip
+                timeout=timeout,
+            )
 
     def manage(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
         return self.run("python", "manage.py", *args, **kwargs)
@@ -122,16 +120,6 @@ class Project:
         finally:
             if name:
                 self.timings[name] = time.perf_counter() - started
-
-
-@contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    with lock_path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def explain(result: subprocess.CompletedProcess[str]) -> str:
