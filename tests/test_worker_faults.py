@@ -78,9 +78,12 @@ def worker(
     with (project.path / log_name).open("wb") as log:
         process = subprocess.Popen(
             [str(project.venv / "bin" / command[0]), *command[1:]],
-            cwd=project.path, env=project.environment(env, services=True),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=project.path,
+            env=project.environment(env, services=True),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield process
         finally:
