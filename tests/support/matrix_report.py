@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -23,6 +24,11 @@ class MatrixRow:
     passed: int = 0
     failed: int = 0
     seconds: float = 0.0
+    gates: Counter[str] = field(default_factory=Counter)  # seconds by gate
+
+
+# The first gate's setup renders and installs the combination.
+SETUP = "render and install"
 
 
 _matrix: dict[str, MatrixRow] = {}
@@ -35,7 +41,9 @@ def account(report: pytest.TestReport) -> str | None:
         return None
     combination = report.nodeid.split("[", 1)[1].split("]", 1)[0]
     row = _matrix.setdefault(combination, MatrixRow())
-    row.seconds += report.duration  # the setup report holds the render and the install
+    row.seconds += report.duration
+    gate = SETUP if report.when == "setup" else report.nodeid.split("::", 1)[1].split("[", 1)[0]
+    row.gates[gate] += report.duration
     if report.failed:
         row.failed += 1
     elif report.passed and report.when == "call":
@@ -62,6 +70,11 @@ def matrix_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line("slowest ten:")
     for combination, row in slowest:
         terminalreporter.write_line(f"  {row.seconds:7.1f} s  {combination}")
+    by_gate = sum((row.gates for row in _matrix.values()), Counter[str]())
+    total = sum(by_gate.values()) or 1.0
+    terminalreporter.write_line("time by gate, all combinations (share of the matrix's time):")
+    for gate, seconds in by_gate.most_common():
+        terminalreporter.write_line(f"  {seconds:7.1f} s  {seconds / total:4.0%}  {gate}")
     MATRIX_RESULTS.parent.mkdir(parents=True, exist_ok=True)
     MATRIX_RESULTS.write_text(
         json.dumps(
@@ -71,7 +84,12 @@ def matrix_summary(terminalreporter: Any) -> None:
                 "failed": failed,
                 "median_seconds": round(median, 1),
                 "per_combination": {
-                    c: {"seconds": round(r.seconds, 1), "passed": r.passed, "failed": r.failed}
+                    c: {
+                        "seconds": round(r.seconds, 1),
+                        "passed": r.passed,
+                        "failed": r.failed,
+                        "gates": {gate: round(t, 1) for gate, t in r.gates.most_common()},
+                    }
                     for c, r in sorted(_matrix.items())
                 },
             },
