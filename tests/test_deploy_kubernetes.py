@@ -30,11 +30,14 @@ import requests
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, render, selected_combinations
 from tests.support import services, toolchain
-from tests.support.combinations import TEMPLATE_ROOT, Combination
+from tests.support.building import build, render
+from tests.support.combinations import Combination
+from tests.support.processes import run
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.schemas import schema_path
+from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, running, stop_process_group
 from tests.support.settings_source import required_in_production
 
@@ -43,7 +46,6 @@ KUBERNETES_VALIDATE = "kubernetes-validate==1.37.0"
 CHECKOV = "checkov==3.3.30"
 # The oldest Kubernetes the manifests are validated against.
 KUBERNETES_VERSION = "1.33.0"
-SCHEMAS = Path(os.environ.get("DJANGO_PROD_SCHEMAS", TEMPLATE_ROOT.parent / "shared" / "schemas"))
 
 K8S = Path("deploy") / "k8s"
 OVERLAY = K8S / "overlays" / "production"
@@ -103,12 +105,13 @@ def uv_tool(
     ``with_=KUBECTL`` finds that kubectl, whatever else the machine has.
     """
     extra = ["--with", with_] if with_ else []
-    return subprocess.run(
+    return run(
         [toolchain.uv(), "tool", "run", "--from", package, *extra, *command],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=cwd,
+        timeout=timeout,
         # checkov: no download of policy mappings (this machine has no internet).
         env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "BC_SKIP_MAPPING": "TRUE"},
-    )  # fmt: skip
+    )
 
 
 _rendered: dict[str, Path] = {}
@@ -148,9 +151,8 @@ def env_file(path: Path) -> dict[str, str]:
 
 def find(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> list[dict[str, Any]]:
     return [
-        o for o in objects
-        if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
-    ]  # fmt: skip
+        o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)
+    ]
 
 
 def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -174,9 +176,7 @@ def namespace_of(project: Path) -> str:
 
 
 def manifest_files(project: Path) -> list[Path]:
-    return sorted(
-        p for p in (project / K8S).rglob("*.yaml") if p.name != "kustomization.yaml"
-    )  # fmt: skip
+    return sorted(p for p in (project / K8S).rglob("*.yaml") if p.name != "kustomization.yaml")
 
 
 # --- Every combination: the manifests as written and as built -----------------------
@@ -191,9 +191,14 @@ def test_every_manifest_and_the_built_overlay_validate_strictly(
 
     files = [*manifest_files(project), built]
     result = uv_tool(
-        KUBERNETES_VALIDATE, "kubernetes-validate", "--strict", "--no-warn",
-        "-k", KUBERNETES_VERSION, *map(str, files),
-    )  # fmt: skip
+        KUBERNETES_VALIDATE,
+        "kubernetes-validate",
+        "--strict",
+        "--no-warn",
+        "-k",
+        KUBERNETES_VERSION,
+        *map(str, files),
+    )
 
     assert result.returncode == 0, explain(result)
     assert result.stdout.count("passed") >= len(files), result.stdout
@@ -204,8 +209,7 @@ def test_the_kustomizations_match_the_kustomization_schema(
 ) -> None:
     import jsonschema_rs
 
-    schema = SCHEMAS / "kustomization.json"
-    assert schema.is_file(), f"{schema} is missing (set DJANGO_PROD_SCHEMAS to shared/schemas)"
+    schema = schema_path("kustomization.json")
     validator = jsonschema_rs.validator_for(json.loads(schema.read_text()))
     project = rendered_with_secrets(copie_session, combination)
     kustomizations = sorted((project / K8S).rglob("kustomization.yaml"))
@@ -506,9 +510,12 @@ def test_each_background_deployment_starts_and_stops_within_its_grace_period(
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [str(project.venv / "bin" / command[0]), *command[1:]],
-                cwd=project.path, env=env, stdout=output, stderr=subprocess.STDOUT,
+                cwd=project.path,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         try:
             # Up for 10 s: its arguments, settings and broker connection all work.
             time.sleep(10)
@@ -550,9 +557,18 @@ def test_checkov_finds_nothing_and_every_skip_gives_its_reason(
     project = rendered_with_secrets(copie_session, scanned_combination)
 
     result = uv_tool(
-        CHECKOV, "checkov", "-d", str(K8S), "--output", "json", "--compact", "--skip-download",
-        cwd=project, with_=KUBECTL, timeout=900,
-    )  # fmt: skip
+        CHECKOV,
+        "checkov",
+        "-d",
+        str(K8S),
+        "--output",
+        "json",
+        "--compact",
+        "--skip-download",
+        cwd=project,
+        with_=KUBECTL,
+        timeout=900,
+    )
 
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
@@ -561,8 +577,9 @@ def test_checkov_finds_nothing_and_every_skip_gives_its_reason(
     assert {"kubernetes", "kustomize"} <= by_framework.keys(), result.stdout[-3000:]
     failed = [
         f"{r['check_type']}: {c['check_id']} {c['resource']} ({c['file_path']})"
-        for r in reports for c in r["results"].get("failed_checks", [])
-    ]  # fmt: skip
+        for r in reports
+        for c in r["results"].get("failed_checks", [])
+    ]
     assert failed == []
     assert result.returncode == 0, explain(result)
     skipped = [c for r in reports for c in r["results"].get("skipped_checks", [])]

@@ -29,11 +29,13 @@ import requests
 import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, selected_combinations
 from tests.support import toolchain
+from tests.support.building import build
 from tests.support.combinations import Combination
+from tests.support.processes import run
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, stop_process_group, wait_until_serving
 from tests.support.settings_source import required_in_production
 from tests.support.waiting import wait_until
@@ -242,9 +244,13 @@ def started(
     log = project.path / f"paas-{name}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, cwd=project.path, env=project.environment(env, services=True),
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command,
+            cwd=project.path,
+            env=project.environment(env, services=True),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield process, log
         finally:
@@ -284,10 +290,12 @@ def test_the_platform_commands_release_serve_and_run_the_workers(
 
     assert unapplied_migrations(project, env)
     if release is not None:
-        result = subprocess.run(
-            shlex.split(release), cwd=project.path, env=project.environment(env, services=True),
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+        result = run(
+            shlex.split(release),
+            cwd=project.path,
+            env=project.environment(env, services=True),
+            timeout=300,
+        )
         assert result.returncode == 0, explain(result)
         assert not unapplied_migrations(project, env)
     else:

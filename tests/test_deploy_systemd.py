@@ -33,11 +33,13 @@ import pytest
 import requests
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
-from tests.conftest import build, closest_to_defaults, selected_combinations
 from tests.support import services
+from tests.support.building import build
 from tests.support.combinations import Combination
+from tests.support.processes import run
 from tests.support.production import production_env
 from tests.support.project import Project
+from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import free_port, stop_process_group
 from tests.support.systemd_host import (
     Host,
@@ -269,8 +271,11 @@ class Site:
     def get(self, path: str, *, https: bool = True) -> requests.Response:
         return requests.get(
             (self.https if https else self.http) + path,
-            headers={"Host": self.domain}, verify=False, allow_redirects=False, timeout=40,
-        )  # fmt: skip
+            headers={"Host": self.domain},
+            verify=False,
+            allow_redirects=False,
+            timeout=40,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -300,11 +305,11 @@ def site(
 
         release = units[f"{slug}-release.service"]
         for step in values(release, "Service", "ExecStart"):
-            result = subprocess.run(
+            result = run(
                 host.command(*shlex.split(step), cwd=value(release, "Service", "WorkingDirectory")),
-                env=environment_of(release, env_files), capture_output=True, text=True,
-                timeout=300, check=False,
-            )  # fmt: skip
+                env=environment_of(release, env_files),
+                timeout=300,
+            )
             assert result.returncode == 0, f"{step}\n{result.stdout}\n{result.stderr}"
 
         # Substitution: the socket's port, and nginx's ports (see the module docstring).
@@ -319,11 +324,14 @@ def site(
         with log.open("wb") as output:
             gunicorn = subprocess.Popen(
                 host.command(
-                    *activate, *shlex.split(value(web, "Service", "ExecStart")),
+                    *activate,
+                    *shlex.split(value(web, "Service", "ExecStart")),
                     cwd=value(web, "Service", "WorkingDirectory"),
                 ),
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         site_conf = (project.path / "deploy" / "nginx" / f"{slug}.conf").read_text()
         site_conf = substitute(
             site_conf,
@@ -339,14 +347,23 @@ def site(
         nginx_dir.mkdir()
         (nginx_dir / "site.conf").write_text(site_conf)
         (nginx_dir / "nginx.conf").write_text(nginx_wrapper(nginx_dir))
-        nginx_command = ["nginx", "-p", str(nginx_dir), "-e", str(nginx_dir / "error.log"),
-                         "-c", str(nginx_dir / "nginx.conf")]  # fmt: skip
+        nginx_command = [
+            "nginx",
+            "-p",
+            str(nginx_dir),
+            "-e",
+            str(nginx_dir / "error.log"),
+            "-c",
+            str(nginx_dir / "nginx.conf"),
+        ]
         checked = host.run(*nginx_command, "-t")
         assert checked.returncode == 0, checked.stderr
         nginx = subprocess.Popen(
             host.command(*nginx_command, "-g", "daemon off;"),
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         served = Site(
             https=f"https://127.0.0.1:{https_port}",
             http=f"http://127.0.0.1:{http_port}",
@@ -358,8 +375,9 @@ def site(
         try:
             wait_until(
                 lambda: nginx.poll() is not None or answers(served),
-                timeout=30, message="nginx did not answer",
-            )  # fmt: skip
+                timeout=30,
+                message="nginx did not answer",
+            )
             assert nginx.poll() is None, (nginx_dir / "error.log").read_text()
             yield served
         finally:
@@ -387,10 +405,23 @@ def self_signed_certificate(host: Host, domain: str) -> None:
     live = f"/etc/letsencrypt/live/{domain}"
     host.run("mkdir", "-p", live)
     result = host.run(
-        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        "-subj", f"/CN={domain}", "-addext", f"subjectAltName=DNS:{domain}",
-        "-keyout", f"{live}/privkey.pem", "-out", f"{live}/fullchain.pem",
-    )  # fmt: skip
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        f"/CN={domain}",
+        "-addext",
+        f"subjectAltName=DNS:{domain}",
+        "-keyout",
+        f"{live}/privkey.pem",
+        "-out",
+        f"{live}/fullchain.pem",
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -70,7 +70,7 @@ def test_it_is_lint_clean_and_formatted(project: Project) -> None:
 
 
 def test_it_type_checks_with_django_stubs(project: Project) -> None:
-    result = project.run("mypy", ".", services=False, timing="mypy")
+    result = project.type_check()
     assert result.returncode == 0, explain(result)
     assert "Success: no issues found" in result.stdout
 

@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import render
 from tests.support import toolchain
+from tests.support.building import render
 from tests.support.combinations import TEMPLATE_ROOT, default_combination
+from tests.support.processes import run
 from tests.support.readme import new_user_env, readme_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quickstart")]
@@ -41,10 +42,7 @@ def test_the_readme_generate_command_produces_a_project(tmp_path: Path) -> None:
     argv = shlex.split(command.replace("gh:org/django-prod", str(TEMPLATE_ROOT)))
     argv[-1] = str(tmp_path / argv[-1])
 
-    result = subprocess.run(
-        [*argv, "--defaults", "--vcs-ref", "HEAD"], env=new_user_env(),
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    result = run([*argv, "--defaults", "--vcs-ref", "HEAD"], env=new_user_env(), timeout=600)
 
     assert result.returncode == 0, result.stdout + result.stderr
     project = tmp_path / "myapp"
@@ -55,10 +53,7 @@ def test_the_readme_generate_command_produces_a_project(tmp_path: Path) -> None:
     # The copy tasks leave a git repository (copier update merges through it) and a lock
     # the deploy files can install from with --locked.
     assert (project / ".git").is_dir()
-    locked = subprocess.run(
-        [toolchain.uv(), "lock", "--check"], cwd=project, env=new_user_env(),
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    locked = run([toolchain.uv(), "lock", "--check"], cwd=project, env=new_user_env(), timeout=300)
     assert locked.returncode == 0, locked.stderr
 
 
@@ -67,12 +62,20 @@ def test_a_machine_without_git_or_uv_still_gets_a_project_and_is_told_what_was_s
 ) -> None:
     project = tmp_path / "myapp"
 
-    result = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", str(TEMPLATE_ROOT),
-         str(project)],
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            str(TEMPLATE_ROOT),
+            str(project),
+        ],
         env={"HOME": str(tmp_path), "PATH": str(tmp_path / "empty-bin")},
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        timeout=300,
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "git not found: skipped git init" in result.stdout
@@ -83,11 +86,23 @@ def test_a_machine_without_git_or_uv_still_gets_a_project_and_is_told_what_was_s
 
 
 def test_copier_without_the_extensions_package_names_it(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [toolchain.uv(), "tool", "run", "copier", "copy", "--trust", "--defaults",
-         "--vcs-ref", "HEAD", str(TEMPLATE_ROOT), str(tmp_path / "myapp")],
-        env=new_user_env(), capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    result = run(
+        [
+            toolchain.uv(),
+            "tool",
+            "run",
+            "copier",
+            "copy",
+            "--trust",
+            "--defaults",
+            "--vcs-ref",
+            "HEAD",
+            str(TEMPLATE_ROOT),
+            str(tmp_path / "myapp"),
+        ],
+        env=new_user_env(),
+        timeout=600,
+    )
 
     assert result.returncode != 0
     assert "No module named 'copier_template_extensions'" in result.stdout + result.stderr
@@ -119,9 +134,14 @@ def test_the_generated_run_command_serves_healthz_with_no_services(default_proje
 
     with log.open("w") as output:
         server = subprocess.Popen(
-            ["bash", "-c", command], cwd=default_project, env=new_user_env(),
-            stdout=output, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        )  # fmt: skip
+            ["bash", "-c", command],
+            cwd=default_project,
+            env=new_user_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             status = wait_for_http("http://127.0.0.1:8000/healthz", timeout=300, process=server)
             ready = wait_for_http("http://127.0.0.1:8000/readyz", timeout=10, process=server)
@@ -139,10 +159,7 @@ def test_the_generated_run_command_serves_healthz_with_no_services(default_proje
 def test_the_generated_test_command_passes_with_no_services(default_project: Path) -> None:
     command = readme_command(default_project / "README.md", "test-command")
 
-    result = subprocess.run(
-        ["bash", "-c", command], cwd=default_project, env=new_user_env(),
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+    result = run(["bash", "-c", command], cwd=default_project, env=new_user_env(), timeout=900)
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "database: sqlite3" in result.stdout

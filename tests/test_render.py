@@ -12,13 +12,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import render, selected_combinations
-from tests.support.combinations import AXES, TEMPLATE_ROOT, Combination, choices
+from tests.support.building import render
+from tests.support.combinations import AXES, Combination, choices
+from tests.support.schemas import SCHEMAS
+from tests.support.selection import selected_combinations
 from tests.support.settings_source import assigned
-
-# JSON schemas of config formats, kept beside this repository (../shared/schemas).
-SCHEMAS = TEMPLATE_ROOT.parent / "shared" / "schemas"
-
 
 # The only paths a deploy target may add or change, besides the README's Deploy
 # section and the answers file: no application code, dependency or test.

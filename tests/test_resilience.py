@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import build, closest_to_defaults
+from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.private_servers import private_cache, private_postgres
 from tests.support.production import fresh_database_url, production_env, run_release_steps
+from tests.support.selection import closest_to_defaults
 from tests.support.server import gunicorn
 from tests.support.signin import (
     Served,

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import build, closest_to_defaults
+from tests.support.building import build
 from tests.support.load import rotating_paths, wrk
 from tests.support.production import UNTHROTTLED, release
 from tests.support.project import Project
+from tests.support.selection import closest_to_defaults
 from tests.support.server import free_port, running
 from tests.support.signin import Served, create_verified_user, signed_in_headers
 

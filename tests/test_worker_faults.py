@@ -29,11 +29,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import build, closest_to_defaults
+from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.mailbox import Mailbox
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
+from tests.support.selection import closest_to_defaults
 from tests.support.server import stop_process_group
 from tests.support.waiting import wait_until
 
@@ -77,9 +78,12 @@ def worker(
     with (project.path / log_name).open("wb") as log:
         process = subprocess.Popen(
             [str(project.venv / "bin" / command[0]), *command[1:]],
-            cwd=project.path, env=project.environment(env, services=True),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=project.path,
+            env=project.environment(env, services=True),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             yield process
         finally:

@@ -21,17 +21,19 @@ BAD_ANSWERS = [
     BadAnswer(
         "project_slug", "My-App", "project_slug must be a valid Python package name", "my_app"
     ),
-    BadAnswer(
-        "project_slug", "2fast", "project_slug must be a valid Python package name", "fast2"
-    ),
+    BadAnswer("project_slug", "2fast", "project_slug must be a valid Python package name", "fast2"),
     BadAnswer("project_slug", "django", "project_slug 'django' would shadow a module", "shop"),
     BadAnswer("author_name", " ", "author_name must not be empty", "Ada"),
     BadAnswer(
-        "author_email", "not-an-email", "author_email must look like name@example.com",
+        "author_email",
+        "not-an-email",
+        "author_email must look like name@example.com",
         "dev@example.org",
     ),
     BadAnswer(
-        "domain_name", "https://example.com/", "domain_name must be a lowercase host name",
+        "domain_name",
+        "https://example.com/",
+        "domain_name must be a lowercase host name",
         "shop.example.org",
     ),
     BadAnswer(
@@ -40,10 +42,8 @@ BAD_ANSWERS = [
     BadAnswer(
         "admin_url_path", "admin/", "admin_url_path must not be the default admin/", "staff-9/"
     ),
-    BadAnswer(
-        "admin_url_path", "/secret", "admin_url_path must be lowercase letters", "secret-9/"
-    ),
-]  # fmt: skip
+    BadAnswer("admin_url_path", "/secret", "admin_url_path must be lowercase letters", "secret-9/"),
+]
 
 
 def case_id(bad: BadAnswer) -> str:

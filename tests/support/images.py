@@ -12,7 +12,6 @@ stand-in lets RUN steps reach the package index through its TLS proxy.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess
@@ -21,6 +20,9 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.support import processes
+from tests.support.processes import exclusive
 
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -50,9 +52,7 @@ def require_tools() -> None:
 def run(command: Sequence[str], *, timeout: float = 600, **kwargs: object) -> str:
     """Run *command*; return its output, or fail with the command and its output."""
     kwargs.setdefault("stdin", subprocess.DEVNULL)
-    result = subprocess.run(
-        list(command), capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-    )  # type: ignore[call-overload]
+    result = processes.run(command, timeout=timeout, **kwargs)
     if result.returncode != 0:
         raise AssertionError(
             f"$ {' '.join(command)}\n(exit {result.returncode})\n"
@@ -65,17 +65,6 @@ def image_exists(name: str) -> bool:
     return subprocess.run(["podman", "image", "exists", name], check=False).returncode == 0
 
 
-@contextmanager
-def _exclusive(name: str) -> Iterator[None]:
-    LOCK_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOCK_DIR / f"{name}.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def python_stand_in(python_version: str) -> tuple[str, float]:
     """The stand-in for ``python:<version>-slim-trixie``; build it when missing.
 
@@ -83,18 +72,23 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
     """
     require_tools()
     name = f"docker.io/library/python:{python_version}-slim-trixie"
-    with _exclusive("python-stand-in"):
+    with exclusive(LOCK_DIR / "python-stand-in.lock"):
         if image_exists(name):
             return name, 0.0
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
             root = Path(scratch) / "rootfs"
             run(
-                ["debootstrap", "--variant=minbase",
-                 "--include=python3,python3-venv,ca-certificates", "trixie", str(root),
-                 DEBIAN_MIRROR],
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    "--include=python3,python3-venv,ca-certificates",
+                    "trixie",
+                    str(root),
+                    DEBIAN_MIRROR,
+                ],
                 timeout=1200,
-            )  # fmt: skip
+            )
             interpreter = f"python{python_version}"
             if not (root / "usr" / "bin" / interpreter).exists():
                 raise AssertionError(
@@ -105,8 +99,12 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
             for alias in ("python", "python3", interpreter):
                 (root / "usr" / "local" / "bin" / alias).symlink_to(f"/usr/bin/{interpreter}")
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc" / "ssl" / "certs" / HOST_CA_BUNDLE.name)
-            for cache in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc",
-                          "usr/share/man"):  # fmt: skip
+            for cache in (
+                "var/cache/apt/archives",
+                "var/lib/apt/lists",
+                "usr/share/doc",
+                "usr/share/man",
+            ):
                 shutil.rmtree(root / cache, ignore_errors=True)
             tar = subprocess.Popen(
                 ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
@@ -132,10 +130,21 @@ def build(context: Path, tag: str, *, build_args: Mapping[str, str] | None = Non
         for arg in ("--build-arg", f"{key}={value}")
     ]
     run(
-        ["podman", "build", "--isolation=chroot", "--format=docker", "--network=host",
-         "--no-cache", "--layers=false", *args, "-t", tag, str(context)],
+        [
+            "podman",
+            "build",
+            "--isolation=chroot",
+            "--format=docker",
+            "--network=host",
+            "--no-cache",
+            "--layers=false",
+            *args,
+            "-t",
+            tag,
+            str(context),
+        ],
         timeout=1800,
-    )  # fmt: skip
+    )
     return time.monotonic() - started
 
 
@@ -161,5 +170,15 @@ def working_container(image: str, hosts: Mapping[str, str] | None = None) -> Ite
 def run_command(container: str, command: Sequence[str], env: Mapping[str, str]) -> list[str]:
     """The ``buildah run`` command line for *command* in *container*, as the image's user."""
     env_args = [arg for key, value in env.items() for arg in ("--env", f"{key}={value}")]
-    return ["buildah", "run", "--isolation", "chroot", "--network", "host",
-            *env_args, container, "--", *command]  # fmt: skip
+    return [
+        "buildah",
+        "run",
+        "--isolation",
+        "chroot",
+        "--network",
+        "host",
+        *env_args,
+        container,
+        "--",
+        *command,
+    ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support.processes import run
 
 
 class WrkMissing(RuntimeError):
@@ -51,9 +52,7 @@ def wrk(
         command += ["-H", f"{name}: {value}"]
     if script is not None:
         command += ["-s", str(script)]
-    out = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
-    ).stdout
+    out = run([*command, url], check=True, timeout=duration + 60).stdout
     return parse(out)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.processes import run
 from tests.support.server import free_port
 from tests.support.services import accepts_connections
 from tests.support.waiting import wait_until
@@ -55,9 +56,18 @@ class PrivateRedis(PrivateServer):
 
     def command(self) -> list[str]:
         return [
-            _binary("redis-server"), "--bind", HOST, "--port", str(self.port),
-            "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
-        ]  # fmt: skip
+            _binary("redis-server"),
+            "--bind",
+            HOST,
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
+        ]
 
     @property
     def env(self) -> dict[str, str]:
@@ -93,7 +103,7 @@ class PrivatePostgres:
         command = [str(self.bindir / tool), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        result = run(command, timeout=120)
         if result.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"{tool} {' '.join(args)} failed:\n{result.stderr}\n{log[-3000:]}")
@@ -119,10 +129,21 @@ class PrivatePostgres:
 
     def create_database(self, name: str) -> None:
         subprocess.run(
-            ["psql", "-h", HOST, "-p", str(self.port), "-U", "postgres", "-qc",
-             f'CREATE DATABASE "{name}"'],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            [
+                "psql",
+                "-h",
+                HOST,
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-qc",
+                f'CREATE DATABASE "{name}"',
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
 
 @contextmanager

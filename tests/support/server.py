@@ -46,9 +46,12 @@ def running(
     with log.open("wb") as output:
         process = subprocess.Popen(
             [str(project.venv / "bin" / command[0]), *command[1:]],
-            cwd=project.path, env=project.environment({**env, "PORT": str(port)}, services=True),
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            cwd=project.path,
+            env=project.environment({**env, "PORT": str(port)}, services=True),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, log, timeout=60)
             yield log

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 
 from tests.support.combinations import Combination
+from tests.support.processes import run
 
 HOST = "127.0.0.1"
 PORTS = {"postgresql": 5432, "redis": 6379, "rabbitmq": 5672, "memcached": 11211}
@@ -69,12 +69,12 @@ def service_env(combination: Combination) -> dict[str, str]:
 
 
 def recreate_database(name: str) -> None:
-    """Drop and create a PostgreSQL database for a production-settings run."""
-    for statement in (
-        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-        f'CREATE DATABASE "{name}"',
-    ):
-        subprocess.run(
-            ["psql", "-h", HOST, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement],
-            check=True, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+    """Drop and create a PostgreSQL database for a production-settings run.
+
+    One psql runs both statements, each in its own transaction (DROP DATABASE
+    cannot run inside one), and stops at the first error.
+    """
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    create = f'CREATE DATABASE "{name}"'
+    psql = ["psql", "-h", HOST, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-q"]
+    run([*psql, "-c", drop, "-c", create], check=True, timeout=60)

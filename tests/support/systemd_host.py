@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.processes import run
+
 # A unit file: each section's (key, value) pairs, in order (ExecStart may repeat).
 Unit = dict[str, list[tuple[str, str]]]
 
@@ -48,10 +50,7 @@ class Host:
     def run(
         self, *argv: str, cwd: str = "/", input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*argv, cwd=cwd), input=input,
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+        return run(self.command(*argv, cwd=cwd), input=input, timeout=300)
 
     def write(self, path: str, text: str) -> None:
         script = 'mkdir -p "$(dirname "$1")" && cat > "$1"'
@@ -96,8 +95,10 @@ def private_host(scratch: Path, slug: str, project: Path, venv: Path) -> Iterato
     )
     holder = subprocess.Popen(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None
         if holder.stdout.readline().strip() != "ready":

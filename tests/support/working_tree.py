@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from tests.support.combinations import TEMPLATE_ROOT
+from tests.support.processes import run
 
 
 def copy_working_tree(destination: Path) -> None:
@@ -14,10 +14,11 @@ def copy_working_tree(destination: Path) -> None:
 
     A tracked file deleted in the working tree is deleted from *destination* too.
     """
-    listed = subprocess.run(
+    listed = run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=TEMPLATE_ROOT, capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        cwd=TEMPLATE_ROOT,
+        check=True,
+    ).stdout
     for name in filter(None, listed.split("\0")):
         source, target = TEMPLATE_ROOT / name, destination / name
         if source.is_file():
