@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.core.api import StrictCharField
+from apps.core.api.serializers import StrictCharField
 from apps.users.models import User
 from apps.users.selectors import UserProfile
 
