@@ -1,6 +1,6 @@
 """gunicorn configuration: ``gunicorn -c config/gunicorn.py config.wsgi``.
 
-Every value can be tuned from the environment without a rebuild.
+Every value can be tuned from the environment; docs/design.md gives the reasons.
 """
 
 import gc
@@ -14,9 +14,7 @@ def cgroup_cpu_limit(
 ) -> float | None:
     """The CPUs a cgroup quota allows this process (1.5 for "150000 100000"), or None.
 
-    cgroup v2: the tightest ``cpu.max`` from this process's own cgroup up to the
-    root, which covers a container's limit and a systemd unit's CPUQuota=.
-    cgroup v1: the quota of the ``cpu`` controller mounted in the container.
+    cgroup v2: the tightest ``cpu.max`` up from its own group; v1: the ``cpu`` controller's.
     """
     limits: list[float] = []
     own = next(
@@ -47,12 +45,7 @@ def read_lines(path: Path) -> list[str]:
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on: its CPU affinity, capped by a cgroup quota.
-
-    os.cpu_count() counts the host's cores: in a container limited to 2 CPUs on
-    a 64-core host it says 64, and 129 workers would each open their own
-    database connections.
-    """
+    """CPUs this process may run on: its affinity capped by a cgroup quota, not the host's."""
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     cpus = affinity or os.cpu_count() or 1
     limit = cgroup_cpu_limit()
@@ -71,17 +64,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
 
-# Recycle workers now and then so a slow leak never becomes an outage. Workers
-# start together and share the load evenly, so a wide jitter keeps them from
-# all being replaced at the same moment.
+# Recycle workers so a slow leak never becomes an outage; a wide jitter staggers them.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "1000"))
 max_requests_jitter = max_requests // 2
 
-# Import Django once, in the master, and fork every worker from it: a recycled
-# worker serves within milliseconds instead of importing the project again, and
-# workers share the imported code's memory. The cost: HUP re-reads this file
-# but keeps the loaded code, so new code needs a restart. Set
-# GUNICORN_PRELOAD_APP=0 to load the code in each worker instead.
+# Import Django once in the master and fork the workers from it; new code then
+# needs a restart, not a HUP (docs/design.md). GUNICORN_PRELOAD_APP=0 turns it off.
 preload_app = os.environ.get("GUNICORN_PRELOAD_APP", "1") != "0"
 
 # Heartbeat files on tmpfs: a slow container disk must not look like a hung worker.
@@ -94,8 +82,7 @@ if Path("/dev/shm").is_dir():  # noqa: S108 (tmpfs for heartbeats, no data writt
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
-# No runtime control socket (gunicornc): nothing here uses it, and every
-# instance on a host would otherwise claim the same ~/.gunicorn/gunicorn.ctl.
+# No control socket: unused, and every instance on a host would claim the same path.
 control_socket_disable = True
 
 accesslog = "-"
@@ -109,12 +96,9 @@ access_log_format = (
 
 
 def when_ready(server: object) -> None:
-    """Before the first fork: load what Django would load on each worker's first request.
+    """Before the first fork: load what each worker's first request would, then freeze it.
 
-    With preload_app the workers inherit it. Nothing here opens a connection:
-    the URLconf imports the views, and a cache backend only connects when used.
-    gc.freeze() then keeps the collector from touching (and so copying) the
-    inherited objects in every worker.
+    Nothing here connects; gc.freeze() keeps the workers from copying what they inherit.
     """
     if not preload_app:
         return

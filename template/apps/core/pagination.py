@@ -1,8 +1,4 @@
-"""Cursor pagination: stable pages under concurrent writes and O(1) deep pages.
-
-Bad paging input is a client error (400) that says what is wrong, instead of
-DRF's defaults: a silently ignored ``page_size`` and a 404 for a bad cursor.
-"""
+"""Cursor pagination: stable pages under concurrent writes, and a 400 naming bad paging input."""
 
 from typing import Any
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -24,10 +24,3 @@ class IsOwner(BasePermission):
         else:
             owner_id = getattr(obj, getattr(view, "owner_id_field", "owner_id"), None)
         return owner_id is not None and owner_id == request.user.pk
-
-
-class IsOwnerOrReadOnly(IsOwner):
-    """Anyone authenticated may read; only the owner may change."""
-
-    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        return request.method in SAFE_METHODS or super().has_object_permission(request, view, obj)

@@ -1,8 +1,6 @@
 """The id of the request being served, for log lines and error bodies.
 
-Each request gets an id (the caller's ``X-Request-ID`` when it is a sane
-token, a new UUID otherwise). It is kept in a context variable, so it follows
-the request through threads and async code, and every log record carries it.
+A context variable holds it, so it follows the request through threads and async code.
 """
 
 import logging

@@ -1,13 +1,9 @@
-"""OpenAPI generation: every operation documents the error body it can answer with.
-
-Clients (and contract tests such as schemathesis) then know each status an
-endpoint may return and that its body is the standard error object of
-apps/core/exceptions.py.
-"""
+"""OpenAPI generation: every operation documents the error body it can answer with."""
 
 from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
 from rest_framework import serializers
 
 
@@ -17,33 +13,39 @@ class ErrorDetailSerializer(serializers.Serializer[dict[str, Any]]):
     details = serializers.JSONField()
 
 
+# The body of every error response (apps/core/exceptions.py); a docstring would reach the schema.
 class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     error = ErrorDetailSerializer()
     request_id = serializers.CharField()
 
 
+# Every view rejects unknown query parameters (apps/core/api/views.py) and throttles.
+ERROR_RESPONSES = {
+    "400": "The request is not valid; details name each field or parameter.",
+    "401": "Missing or invalid credentials.",
+    "403": "Not allowed for these credentials (or a missing CSRF token).",
+    "429": "Too many requests; retry after the Retry-After seconds.",
+}
+NOT_FOUND = {"404": "No such object."}
+
+
 class StandardErrorsAutoSchema(AutoSchema):
-    """drf-spectacular's schema, plus the error responses every API view can give."""
+    """drf-spectacular's schema, plus the error responses every API view can give.
 
-    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
-        responses: dict[str, Any] = super()._get_response_bodies(direction)
-        for status, description in self._error_statuses():
-            if status not in responses:
-                responses[status] = self._get_response_for_code(  # type: ignore[no-untyped-call]
-                    ErrorSerializer, status
-                )
-                responses[status]["description"] = description
-        return responses
+    Public API only (``get_operation``, ``resolve_serializer``), so an upgrade
+    cannot skip it silently; responses a view declares itself are kept.
+    """
 
-    def _error_statuses(self) -> list[tuple[str, str]]:
-        statuses = [
-            # Every view rejects unknown query parameters (apps.core.api), and
-            # those with a body validate it.
-            ("400", "The request is not valid; details name each field or parameter."),
-            ("401", "Missing or invalid credentials."),
-            ("403", "Not allowed for these credentials (or a missing CSRF token)."),
-        ]
-        if "{" in self.path:
-            statuses.append(("404", "No such object."))
-        statuses.append(("429", "Too many requests; retry after the Retry-After seconds."))
-        return statuses
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
+    ) -> dict[str, Any] | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:  # excluded from the schema
+            return None
+        error = self.resolve_serializer(ErrorSerializer, "response").ref
+        statuses = {**ERROR_RESPONSES, **(NOT_FOUND if "{" in path else {})}
+        for status, description in sorted(statuses.items()):
+            content = {media: {"schema": error} for media in self.map_renderers("media_type")}
+            response = {"content": content, "description": description}
+            operation["responses"].setdefault(status, response)
+        return operation

@@ -1,24 +1,4 @@
-"""API rate limits: one counter per client and window, one cache round trip per check.
-
-DRF's own throttles keep each client's request history, a list of timestamps,
-in the cache and read and write it back whole on every request: two round
-trips, a pickle as long as the rate allows, and concurrent requests that
-overwrite each other's entries, so a burst spread over several workers can
-pass the limit. Here each client has one counter per fixed window, and the
-cache server increments it atomically (Redis INCR, Memcached incr); the first
-request of a window creates it with ``add``. The price of a fixed window is
-that a client may send up to twice its rate across the boundary between two
-windows. With the database cache the increment is a read then a write, so two
-simultaneous requests may be counted once.
-
-django-ratelimit counts the same way, but it decorates Django views and
-answers 403; these classes plug into DRF's throttling, so refusals stay 429
-with Retry-After and the per-view ``throttle_scope`` keeps working.
-
-When the cache is unreachable the check lets the request through (the
-cache's own outage handling returns no count): an outage slows the site down
-instead of locking every client out, and /readyz reports it.
-"""
+"""API rate limits: one atomic cache counter per client and window (docs/design.md)."""
 
 import math
 from typing import TYPE_CHECKING
@@ -47,7 +27,7 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
         window = int(self.now // self.duration)
         self.window_ends_at = float((window + 1) * self.duration)
         count = self.count_request(f"{key}:{window}")
-        return count is None or count <= self.num_requests
+        return count is None or count <= self.num_requests  # cache down: let it through
 
     def count_request(self, key: str) -> int | None:
         """Add one to the window's counter; the new count, or None if the cache is down."""

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection, models
 from django.test.utils import isolate_apps
 
-from apps.core.models import SoftDeleteModel, TimeStampedModel, UUIDModel
+from apps.core.models import TimeStampedModel, UUIDModel
 
 # Tables are created and dropped here, which SQLite cannot do inside a transaction.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,7 +16,7 @@ def note_model() -> Iterator[Any]:
     """A throwaway concrete model built on every abstract base, with its table."""
     with isolate_apps("apps.core"):
 
-        class Note(UUIDModel, TimeStampedModel, SoftDeleteModel):
+        class Note(UUIDModel, TimeStampedModel):
             text = models.CharField(max_length=50)
 
             class Meta:
@@ -35,24 +35,3 @@ def test_base_models_give_uuid_ids_and_timestamps(note_model: Any) -> None:
     assert note.id.version == 4
     assert note.created_at is not None
     assert note.updated_at >= note.created_at
-
-
-def test_soft_deleted_rows_are_hidden_but_kept(note_model: Any) -> None:
-    kept, gone = note_model.objects.create(text="kept"), note_model.objects.create(text="gone")
-
-    gone.soft_delete()
-
-    assert gone.is_deleted
-    assert list(note_model.objects.alive()) == [kept]
-    assert note_model.all_objects.count() == 2
-
-    gone.restore()
-    assert note_model.objects.alive().count() == 2
-
-
-def test_bulk_soft_delete_marks_only_live_rows(note_model: Any) -> None:
-    note_model.objects.create(text="a")
-    note_model.objects.create(text="b").soft_delete()
-
-    assert note_model.objects.all().soft_delete() == 1
-    assert note_model.objects.alive().count() == 0

@@ -5,7 +5,7 @@ import pytest
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from apps.core.permissions import IsOwner, IsOwnerOrReadOnly
+from apps.core.permissions import IsOwner
 from apps.users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,13 +46,3 @@ def test_an_object_without_an_owner_belongs_to_nobody() -> None:
     user = UserFactory.create()
 
     assert not IsOwner().has_object_permission(drf_request("get", user), APIView(), object())
-
-
-def test_read_only_access_for_others() -> None:
-    owner, stranger = UserFactory.create(), UserFactory.create()
-    document = SimpleNamespace(owner_id=owner.pk)
-    permission = IsOwnerOrReadOnly()
-
-    assert permission.has_object_permission(drf_request("get", stranger), APIView(), document)
-    denied = permission.has_object_permission(drf_request("delete", stranger), APIView(), document)
-    assert not denied

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from apps.core.api import StrictCharField
+from apps.core.api.serializers import StrictCharField
 from apps.users.models import User
 from apps.users.selectors import UserProfile
 
@@ -13,12 +13,9 @@ class UserSerializer(serializers.ModelSerializer[User]):
 
 
 class UserProfileSerializer(serializers.Serializer[UserProfile]):
-    """Every profile read: the signed-in user's own and any user's by id.
+    """Every profile read: the signed-in user's own and any user's by id."""
 
-    Its fields are declared, not derived by a ModelSerializer, which rebuilds
-    them from the model on every use and so costs more than twice as much
-    per profile.
-    """
+    # Declared, not derived by a ModelSerializer: cheaper per profile (docs/design.md).
 
     id = serializers.UUIDField(read_only=True)
     email = serializers.EmailField(read_only=True)

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import StrictQueryParamsMixin
+from apps.core.api.views import StrictQueryParamsMixin
 from apps.core.permissions import IsOwner
 from apps.users import selectors, services
 from apps.users.api.serializers import (

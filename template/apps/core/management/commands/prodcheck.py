@@ -1,23 +1,22 @@
-"""The 8-signal production health check.
+"""The 8-signal production health check (the "Quick Health Check" of Django production triage).
 
-Scores the running configuration on the eight signals of the Django production
-triage: settings split, secrets, database pooling, migrations, static files,
-background tasks, caching and ``check --deploy``. Run it with the production
-settings and environment, after ``migrate`` and ``collectstatic``::
-
-    DJANGO_SETTINGS_MODULE=config.settings.production python manage.py prodcheck
-
-It exits non-zero when the score is below ``--fail-under`` (8 by default).
+Run it with the production settings and environment, after ``migrate`` and
+``collectstatic``; it exits non-zero below ``--fail-under`` (8 by default).
 """
 
-import importlib.util
+import ast
 import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from importlib import import_module
+from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from django.conf import settings
+from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -39,39 +38,73 @@ Probe = Callable[[], tuple[bool, str]]
 
 
 def settings_split() -> tuple[bool, str]:
-    package = os.environ.get("DJANGO_SETTINGS_MODULE", "").rpartition(".")[0]
-    missing = [
-        name
-        for name in ("base", "local", "production")
-        if not package or importlib.util.find_spec(f"{package}.{name}") is None
-    ]
-    if missing:
-        return False, f"missing settings modules: {', '.join(missing)} in '{package}'"
-    return True, f"{package}: base, local and production modules exist"
+    """The settings in force are one environment's module, on a base another environment shares."""
+    module = os.environ.get(ENVIRONMENT_VARIABLE, "")
+    package, _, name = module.rpartition(".")
+    spec = find_spec(module) if package else None
+    if spec is None or spec.origin is None or spec.submodule_search_locations is not None:
+        return False, f"not split: {module or 'no settings module'} is not a module of a package"
+    files = Path(spec.origin).parent.glob("*.py")
+    imports = {path.stem: sibling_imports(path, package) for path in files}
+    shared: set[str] = set()
+    pending = [name]
+    while pending:  # what the module in force builds on, directly or not
+        found = imports.get(pending.pop(), set()) - shared - {name}
+        shared |= found
+        pending += found
+    others = sorted(m for m, used in imports.items() if m not in shared | {name} and used & shared)
+    if not others:
+        return False, f"not split: no other environment's module shares a base with {name}"
+    return True, f"{name} and {', '.join(others)} share {', '.join(sorted(shared))}"
+
+
+def sibling_imports(path: Path, package: str) -> set[str]:
+    """The modules of *package* that the module at *path* imports."""
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level <= 1:
+            module = ".".join(filter(None, (package if node.level else "", node.module)))
+            imported.update([module, *(f"{module}.{alias.name}" for alias in node.names)])
+    prefix = f"{package}."
+    return {name.removeprefix(prefix).split(".")[0] for name in imported if name.startswith(prefix)}
 
 
 def secret_management() -> tuple[bool, str]:
-    from_env = os.environ.get("DJANGO_SECRET_KEY", "")
     if settings.DEBUG:
         return False, "DEBUG is on"
-    if not from_env or from_env != settings.SECRET_KEY:
-        return False, "SECRET_KEY does not come from DJANGO_SECRET_KEY"
     if settings.SECRET_KEY.startswith("django-insecure"):
         return False, "SECRET_KEY is a development key"
-    return True, "SECRET_KEY from the environment, DEBUG off"
+    # Where it could be written: the package the settings belong to (or their one module).
+    top = find_spec(os.environ[ENVIRONMENT_VARIABLE].partition(".")[0])
+    if top is None or top.origin is None:
+        return False, "the settings' package cannot be found"
+    origin = Path(top.origin)
+    code = origin.parent.rglob("*.py") if top.submodule_search_locations else [origin]
+    written = [path for path in code if settings.SECRET_KEY in path.read_text()]
+    if written:
+        return False, f"SECRET_KEY is written in {written[0]}"
+    return True, "SECRET_KEY comes from outside the code, DEBUG off"
 
 
 def database_pooling() -> tuple[bool, str]:
-    unpooled = [
-        alias
-        for alias, config in settings.DATABASES.items()
-        if not config.get("OPTIONS", {}).get("pool") and not config.get("CONN_MAX_AGE")
-    ]
+    reuse = {alias: connection_reuse(config) for alias, config in settings.DATABASES.items()}
+    unpooled = [alias for alias, how in reuse.items() if how is None]
     if unpooled:
-        return False, f"no connection pool or persistent connections: {', '.join(unpooled)}"
-    if all(config.get("OPTIONS", {}).get("pool") for config in settings.DATABASES.values()):
-        return True, "connection pool configured"
-    return True, "persistent connections (CONN_MAX_AGE) with health checks"
+        return False, f"no pool, nor checked persistent connections: {', '.join(unpooled)}"
+    return True, "; ".join(sorted({how for how in reuse.values() if how}))
+
+
+def connection_reuse(config: dict[str, Any]) -> str | None:
+    """How one database's connections outlive a request, or None when each request connects."""
+    if config.get("OPTIONS", {}).get("pool"):
+        return "Django's connection pool"
+    if config.get("ENGINE", "").startswith("dj_db_conn_pool."):
+        return "django-db-conn-pool"
+    if config.get("CONN_MAX_AGE") and config.get("CONN_HEALTH_CHECKS"):
+        return "persistent connections with health checks"
+    return None
 
 
 def migrations_applied() -> tuple[bool, str]:
@@ -86,26 +119,44 @@ def migrations_applied() -> tuple[bool, str]:
 
 
 def static_files() -> tuple[bool, str]:
-    if "whitenoise.middleware.WhiteNoiseMiddleware" not in settings.MIDDLEWARE:
-        return False, "WhiteNoise middleware is not installed"
+    cdn = urlsplit(settings.STATIC_URL).netloc
+    if "whitenoise.middleware.WhiteNoiseMiddleware" in settings.MIDDLEWARE:
+        server = "WhiteNoise"
+    elif cdn:
+        server = f"a CDN ({cdn})"
+    else:
+        return False, "nothing serves them: no WhiteNoise middleware, and STATIC_URL is no CDN's"
     if not isinstance(staticfiles_storage, ManifestFilesMixin):
         return False, "static files storage does not use hashed names"
     if staticfiles_storage.read_manifest() is None:
         return False, "no staticfiles manifest: run collectstatic"
-    return True, "collected, hashed and served by WhiteNoise"
+    return True, f"collected, hashed and served by {server}"
 
 
 def background_tasks() -> tuple[bool, str]:
-    if settings.TASK_QUEUE == "none":
+    queue = task_queue()
+    if queue is None:
         return False, "no task queue: work runs inside requests"
-    if settings.TASKS_RUN_IN_PROCESS:
-        return False, f"{settings.TASK_QUEUE} runs tasks in-process (no broker configured)"
-    return _passes("broker", f"{settings.TASK_QUEUE} workers consume from a reachable broker")
+    name, in_process = queue
+    if in_process:
+        return False, f"{name} runs tasks in-process (no broker configured)"
+    return _passes("broker", f"{name} workers consume from a reachable broker")
+
+
+def task_queue() -> tuple[str, bool] | None:
+    """The task queue in use, and whether it runs each task inside the caller's process."""
+    if "huey.contrib.djhuey" in settings.INSTALLED_APPS:
+        return "huey", bool(import_module("huey.contrib.djhuey").HUEY.immediate)
+    if "django_q" in settings.INSTALLED_APPS:
+        return "django-q2", bool(getattr(settings, "Q_CLUSTER", {}).get("sync"))
+    if "celery" in sys.modules:  # the project's app imports it at start-up
+        return "celery", bool(sys.modules["celery"].current_app.conf.task_always_eager)
+    return None
 
 
 def caching() -> tuple[bool, str]:
     backend = settings.CACHES["default"]["BACKEND"].rpartition(".")[2]
-    if backend in ("DummyCache", "LocMemCache"):
+    if backend in ("DummyCache", "LocMemCache", "FileBasedCache"):
         return False, f"{backend} is not a shared production cache"
     return _passes("cache", f"{backend} reachable")
 
