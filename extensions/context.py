@@ -75,7 +75,13 @@ def target_refusal(context: Context, target: str) -> str:
     shown disabled with this reason, and ``--data`` naming it fails with it.
     """
     axes = ("auth", "task_queue", "celery_broker", "cache", "database")
-    return unsupported_reason(**{axis: context.get(axis) for axis in axes}, deploy_target=target)
+    answers = {axis: context.get(axis) for axis in axes} | {"deploy_target": target}
+    # Every rule the answers break, so one change of answer is not met by the next refusal.
+    return "; ".join(
+        reason
+        for condition, reason in UNSUPPORTED
+        if all(answers.get(key) == value for key, value in condition.items())
+    )
 
 
 def services_for(answers: Mapping[str, Any]) -> set[str]:

@@ -30,7 +30,7 @@ import pexpect
 import pytest
 import yaml
 
-from extensions.context import unsupported_reason
+from extensions.context import UNSUPPORTED, unsupported_reason
 from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
 from tests.support.combinations import (
     AXES,
@@ -168,7 +168,7 @@ class Terminal:
 
 
 @contextmanager
-def interactive_copy(destination: Path) -> Iterator[Terminal]:
+def interactive_copy(destination: Path, *, columns: int = 200) -> Iterator[Terminal]:
     """Run ``copier copy`` of this template into *destination* in a pseudo-terminal."""
     child = pexpect.spawn(
         sys.executable,
@@ -176,7 +176,7 @@ def interactive_copy(destination: Path) -> Iterator[Terminal]:
         # pexpect is no terminal emulator: it never answers prompt_toolkit's
         # cursor-position request, which would otherwise warn on every run.
         env={**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
-        dimensions=(40, 200),
+        dimensions=(40, columns),
         encoding="utf-8",
         timeout=TIMEOUT,
     )
@@ -291,3 +291,40 @@ def test_a_deploy_target_the_answers_rule_out_is_shown_disabled_with_its_reason(
         assert terminal.finish() == 0, terminal.tail()
 
     assert recorded_answers(destination)["deploy_target"] == default("deploy_target")
+
+
+# Copier draws a question as "🎤 " and its help: two columns for the emoji, one
+# for the space, one left for the cursor.
+HELP_COLUMNS = 80 - 4
+
+
+def test_every_question_and_choice_fits_one_line_of_an_80_column_terminal() -> None:
+    too_long = []
+    for name, question in questions().items():
+        lines = [str(question["help"])]
+        if isinstance(question.get("choices"), dict):
+            lines += list(question["choices"])  # the labels, drawn below the question
+        too_long += [f"{name}: {line!r}" for line in lines if len(line) > HELP_COLUMNS]
+        too_long += [f"{name}: {line!r} spans lines" for line in lines if "\n" in line]
+    assert too_long == [], "longer than an 80-column terminal's line:\n" + "\n".join(too_long)
+
+
+def test_a_disabled_target_shows_every_reason_the_answers_give(tmp_path: Path) -> None:
+    answers = {"task_queue": "celery", "cache": "memcached", "database": "sqlite"}
+    reasons = [
+        reason
+        for condition, reason in UNSUPPORTED
+        if all((answers | {"deploy_target": "heroku"}).get(k) == v for k, v in condition.items())
+    ]
+    assert len(reasons) == 2, reasons  # database=sqlite and cache=memcached both rule it out
+    asked = asked_questions(answers)
+    before = asked[: asked.index("deploy_target")]
+
+    # Wide enough that no reason is wrapped across lines, so each is found whole.
+    with interactive_copy(tmp_path / "project", columns=1000) as terminal:
+        terminal.go_through(before, answers)
+        terminal.wait_for(help_text("deploy_target"))
+        terminal.wait_for("Heroku: Procfile and app.json")
+        drawn = [terminal.wait_for(reason) for reason in reasons]
+
+    assert drawn == reasons

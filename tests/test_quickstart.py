@@ -85,6 +85,36 @@ def test_a_machine_without_git_or_uv_still_gets_a_project_and_is_told_what_was_s
     assert not (project / "uv.lock").exists()
 
 
+def test_a_copy_where_git_has_no_identity_is_left_uncommitted_and_says_what_to_run(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "myapp"
+    no_identity = {k: v for k, v in new_user_env().items() if not k.startswith("GIT_")} | {
+        "HOME": str(tmp_path),  # no ~/.gitconfig
+        "GIT_CONFIG_NOSYSTEM": "1",
+        # git would otherwise make up an identity from the user and host names.
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "user.useConfigOnly",
+        "GIT_CONFIG_VALUE_0": "true",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", str(TEMPLATE_ROOT),
+         str(project)],
+        env=no_identity, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "git: initialised a repository" in result.stdout
+    assert "git has no user.name or user.email: skipped the first commit" in result.stdout
+    assert "git add --all && git commit" in result.stdout
+    head = subprocess.run(
+        ["git", "rev-parse", "--verify", "HEAD"], cwd=project, env=no_identity,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert head.returncode != 0, "a commit was made with no identity"
+
+
 def test_copier_without_the_extensions_package_names_it(tmp_path: Path) -> None:
     result = run(
         [

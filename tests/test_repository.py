@@ -2,6 +2,7 @@
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,3 +42,26 @@ def test_every_path_in_the_repository_can_be_cloned_on_windows_macos_and_linux()
         if other != path:
             clashes.append(f"{other} ~ {path}")
     assert not clashes, "paths that differ only in case:\n" + "\n".join(clashes)
+
+
+def latest_changelog_release() -> str:
+    match = re.search(r"^## (\d+\.\d+\.\d+)", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert match, "CHANGELOG.md names no release"
+    return match[1]
+
+
+def release_key(tag: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in tag.split("."))
+
+
+def test_pyproject_changelog_and_newest_release_tag_name_the_same_version() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert pyproject["project"]["version"] == latest_changelog_release()
+    # Copier picks the newest PEP 440 tag. A clone without tags (CI's shallow
+    # checkout) has nothing to compare, and the update tests tag their own clone.
+    tags = subprocess.run(
+        ["git", "tag", "--list"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    releases = sorted((t for t in tags if re.fullmatch(r"\d+\.\d+\.\d+", t)), key=release_key)
+    if releases:
+        assert releases[-1] == latest_changelog_release(), f"newest tag {releases[-1]}"

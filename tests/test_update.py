@@ -21,6 +21,7 @@ import copier
 import pytest
 import yaml
 
+from tests.support import toolchain
 from tests.support.combinations import TEMPLATE_ROOT, Combination, default_combination
 from tests.support.project import Project, explain
 from tests.support.readme import new_user_env, readme_command
@@ -280,3 +281,74 @@ def test_the_readme_update_command_moves_a_project_to_the_new_version(
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert recorded["_commit"] != OLDEST_RELEASE
     assert recorded["admin_url_path"] == "manage-up/"  # the answers were kept
+
+
+def run_readme_command(
+    command: str, *extra: str, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*shlex.split(command), *extra], cwd=cwd, env=env,
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def test_a_project_generated_by_the_readme_updates_on_day_one_with_a_matching_lock(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    readme = TEMPLATE_ROOT / "README.md"
+    user = new_user_env() | GIT_IDENTITY  # a user whose git knows their name
+    generate = readme_command(readme, "generate-command").replace(
+        "gh:org/django-prod", str(template_repo)
+    )
+    generated = run_readme_command(
+        generate, "--defaults", "--vcs-ref", "HEAD", cwd=tmp_path, env=user
+    )
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    project = tmp_path / "myapp"
+    # The copy's tasks made the first commit, uv.lock included: nothing left to commit.
+    assert git(project, "rev-list", "--count", "HEAD") == "1"
+    assert git(project, "status", "--porcelain") == ""
+    assert "uv.lock" in git(project, "ls-files")
+
+    update_command = readme_command(readme, "update-noninteractive-command")
+    assert "-d cache=memcached" in update_command
+    updated = run_readme_command(update_command, "--vcs-ref", "HEAD", cwd=project, env=user)
+
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "pymemcache" in (project / "pyproject.toml").read_text()
+    locked = subprocess.run(
+        [toolchain.uv(), "lock", "--check"], cwd=project, env=user,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert locked.returncode == 0, locked.stderr
+    assert "no conflicts" in updated.stdout
+
+
+def test_an_update_with_conflicts_names_the_files_that_hold_them(
+    template_repo: Path, tmp_path: Path
+) -> None:
+    template = tmp_path / "template"
+    git(tmp_path, "clone", "--quiet", str(template_repo), str(template))
+    project = tmp_path / "project"
+    copy_and_commit(template, project, "HEAD", {"admin_url_path": "manage-clash/"})
+    line = "# Optional: cache key prefix and default lifetime in seconds.\n"
+    replace_in(".env.example", line, "# Our cache prefix, agreed with the ops team.\n")(project)
+    git(project, "commit", "--quiet", "--all", "-m", "our own wording")
+    # The next release rewords the same line.
+    replace_in("template/.env.example.jinja", line, "# Optional: the cache's key prefix.\n")(
+        template
+    )
+    git(template, "commit", "--quiet", "--all", "-m", "the template's wording")
+    git(template, "tag", "99.0.0")
+
+    command = readme_command(TEMPLATE_ROOT / "README.md", "update-command")
+    result = run_readme_command(command, "--defaults", cwd=project, env=new_user_env())
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert conflicts(project) == [".env.example"]
+    assert "CONFLICTS: your edits and the template's changes overlap in .env.example" in (
+        result.stdout
+    )
+    # What to do with them: the message after the update, and the README's update section.
+    assert ">>>>>>> after updating" in result.stderr
+    assert "<<<<<<< before updating" in (TEMPLATE_ROOT / "README.md").read_text()

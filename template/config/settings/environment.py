@@ -13,8 +13,11 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-if (BASE_DIR / ".env").is_file():
-    env.read_env(BASE_DIR / ".env")
+# DJANGO_ENV_FILE names another file, or none when empty (a test that needs a
+# variable unset must not have .env fill it in).
+ENV_FILE = env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env"))
+if ENV_FILE and Path(ENV_FILE).is_file():
+    env.read_env(ENV_FILE)
 
 # How many proxies in front of the app append the client's address to
 # X-Forwarded-For (nginx, Caddy, a platform's router). Rate limits count per
