@@ -98,9 +98,7 @@ class ReadinessProbe:
                 results[name] = "unavailable"
             elif (error := future.exception()) is not None:
                 # The details go to the log, not to an unauthenticated response.
-                logger.error(
-                    "readiness check failed", exc_info=error, extra={"dependency": name}
-                )
+                logger.error("readiness check failed", exc_info=error, extra={"dependency": name})
                 results[name] = "unavailable"
             else:
                 results[name] = "ok"
@@ -114,7 +112,7 @@ def _start(check: Callable[[], None]) -> Future[None]:
     def run() -> None:
         try:
             check()
-        except BaseException as error:  # noqa: BLE001 (handed to the probe, which logs it)
+        except BaseException as error:  # handed to the probe, which logs it
             future.set_exception(error)
         else:
             future.set_result(None)

@@ -1,5 +1,4 @@
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -9,32 +8,9 @@ from django.test import Client
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
 from apps.core import health
+from apps.core.tests.hung_server import HungServer
 
 pytestmark = pytest.mark.django_db
-
-
-class HungServer:
-    """A TCP server that accepts connections and never answers: a hung dependency."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                accepted, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(accepted)
-
-    def close(self) -> None:
-        """Hang up: every client waiting for an answer gets end-of-file."""
-        self.listener.close()
-        for accepted in self.connections:
-            accepted.close()
 
 
 hung_server: HungServer | None = None
@@ -69,7 +45,10 @@ def fresh_probe() -> Iterator[None]:
 def hung_dependency(settings: Settings) -> Iterator[HungServer]:
     global hung_server
     hung_server = HungServer()
-    settings.READINESS_CHECKS = ["apps.core.health.check_database", f"{__name__}.check_hung_service"]
+    settings.READINESS_CHECKS = [
+        "apps.core.health.check_database",
+        f"{__name__}.check_hung_service",
+    ]
     try:
         yield hung_server
     finally:
