@@ -147,4 +147,8 @@ def readiness_response() -> JsonResponse:
     else:
         status, http_status = "ok", 200
     body = {"status": status, "checks": results, "failing": failing}
-    return JsonResponse(body, status=http_status)
+    response = JsonResponse(body, status=http_status)
+    # A 503 here is an answer, not a server error: the checks logged the cause,
+    # and Django must not log it again (nor e-mail ADMINS) on every probe.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

@@ -182,3 +182,14 @@ def test_a_result_is_reused_only_for_its_cache_lifetime(settings: Settings) -> N
     time.sleep(0.5)
     Client().get("/readyz")
     assert runs == 2
+
+
+def test_an_unavailable_answer_is_not_reported_as_a_server_error(
+    client: Client, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.READINESS_CHECKS = [f"{__name__}.check_cache_that_fails"]
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert [record for record in caplog.records if record.name == "django.request"] == []
