@@ -1,4 +1,4 @@
-"""Outages under a running app: the cache server dies, PostgreSQL restarts.
+"""Outages under a running app: the cache server dies, PostgreSQL restarts, a broker hangs.
 
 The project is served by gunicorn under production settings against private
 servers this test starts (tests/support/private_servers.py), so taking one
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ import requests
 
 from tests.support.building import build
 from tests.support.combinations import Combination
+from tests.support.hung_server import HungServer
 from tests.support.private_servers import private_cache, private_postgres
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.selection import closest_to_defaults
@@ -44,6 +46,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cache_combination" in metafunc.fixturenames:
         by_cache = closest_to_defaults(metafunc.config, "cache")
         parametrize("cache_combination", [c for c in by_cache if c.answers["cache"] != "database"])
+    if "queue_combination" in metafunc.fixturenames:
+        by_queue = closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
+        parametrize("queue_combination", [c for c in by_queue if c.answers["task_queue"] != "none"])
     if "postgres_combination" in metafunc.fixturenames:
         by_database = closest_to_defaults(metafunc.config, "database")
         parametrize("postgres_combination", [c for c in by_database if "postgresql" in c.services])
@@ -176,4 +181,69 @@ def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
         f"{served.project.combination.id}: PostgreSQL restarted under load: serving again "
         f"{recovery:.2f} s after it was back ({time.monotonic() - restarted_at:.1f} s "
         "incl. 40 checks), no worker restarted",
+    )
+
+
+# /readyz's bound (READINESS_TIMEOUT_SECONDS' default) and what a loaded
+# machine may add to a request.
+READINESS_TIMEOUT = 3.0
+SLACK = 1.5
+
+
+def hung_broker_env(project: Any, port: int) -> dict[str, str]:
+    """The broker variable of *project*'s queue, pointed at a listener that never answers."""
+    queue, broker = project.answers["task_queue"], project.answers.get("celery_broker")
+    if queue == "celery" and broker == "rabbitmq":
+        return {"CELERY_BROKER_URL": f"amqp://guest:guest@127.0.0.1:{port}//"}
+    variable = {
+        "celery": "CELERY_BROKER_URL",
+        "huey": "HUEY_REDIS_URL",
+        "django-q2": "DJANGO_Q_REDIS_URL",
+    }[queue]
+    return {variable: f"redis://127.0.0.1:{port}/0"}
+
+
+def timed_get(served: Served, path: str) -> tuple[int, float, dict[str, Any]]:
+    started = time.monotonic()
+    response = get(served, path)
+    return response.status_code, time.monotonic() - started, response.json()
+
+
+def test_a_hung_broker_fails_readyz_within_its_bound_and_never_holds_healthz(
+    queue_combination: Combination, copie_session: Any, record_property: pytest.RecordProperty
+) -> None:
+    project = build(queue_combination, copie_session)
+    env = {**production_env(project), "DATABASE_URL": fresh_database_url(project, "hung_broker")}
+    run_release_steps(project, env)
+    with (
+        HungServer() as hung,
+        gunicorn(project, {**env, **hung_broker_env(project, hung.port)}) as url,
+    ):
+        served = Served(project, url, env)
+        # Three probes at once take both sync workers; liveness comes in behind them.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            probes = [pool.submit(timed_get, served, "/readyz") for _ in range(3)]
+            time.sleep(0.2)
+            liveness = pool.submit(timed_get, served, "/healthz")
+            first = [probe.result() for probe in probes]
+            live_status, live_seconds, _ = liveness.result()
+        for status, seconds, body in first:
+            assert (status, body["failing"]) == (503, ["broker"]), body
+            assert seconds < READINESS_TIMEOUT + SLACK, first
+        assert live_status == 200
+        assert live_seconds < READINESS_TIMEOUT + SLACK
+
+        # The hang is known now: further probes answer at once, and so does liveness.
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            later = list(pool.map(lambda _: timed_get(served, "/readyz"), range(3)))
+            live_again = timed_get(served, "/healthz")
+        assert all(status == 503 and seconds < SLACK for status, seconds, _ in later), later
+        assert live_again[0] == 200
+        assert live_again[1] < SLACK
+    record_property(
+        "resilience",
+        f"{project.combination.id}: broker hung: 3 concurrent /readyz 503 in "
+        f"{max(seconds for _, seconds, _ in first):.2f} s, /healthz 200 in {live_seconds:.2f} s; "
+        f"then /readyz in {max(seconds for _, seconds, _ in later):.2f} s, "
+        f"/healthz in {live_again[1]:.2f} s",
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -28,14 +29,17 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import requests
 
 from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.mailbox import Mailbox
-from tests.support.production import fresh_database_url, production_env
+from tests.support.private_servers import PrivateRedis, private_cache
+from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
-from tests.support.server import stop_process_group
+from tests.support.server import gunicorn, stop_process_group
+from tests.support.signin import PASSWORD, Served, cookie_header
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -66,6 +70,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ]
         metafunc.parametrize(
             "queue_combination",
+            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
+        )
+    if "redis_queue_combination" in metafunc.fixturenames:
+        # Queues on Redis: the test stops and starts a Redis of its own as the broker.
+        combinations = [
+            c
+            for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
+            if c.answers["task_queue"] != "none" and c.answers.get("celery_broker") != "rabbitmq"
+        ]
+        metafunc.parametrize(
+            "redis_queue_combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
         )
 
@@ -180,3 +195,122 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(
 
 def worker_log(project: Project, number: int) -> str:
     return (project.path / f"worker-{number}.log").read_text()[-5000:]
+
+
+BROKER_VARIABLES = {
+    "celery": "CELERY_BROKER_URL",
+    "huey": "HUEY_REDIS_URL",
+    "django-q2": "DJANGO_Q_REDIS_URL",
+}
+BEAT_COMMAND = ["celery", "-A", "config", "beat", "--loglevel=INFO"]
+# The resend sweep runs every minute; the first may fall up to a minute after recovery.
+SWEEP_WAIT_SECONDS = 150
+
+
+@contextmanager
+def beat(project: Project, env: dict[str, str]) -> Iterator[None]:
+    """Celery's scheduler, which runs the resend sweep; huey and django-q2 schedule their own."""
+    if project.answers["task_queue"] != "celery":
+        yield
+        return
+    schedule = project.path / "celerybeat-schedule"
+    with (project.path / "beat.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(project.venv / "bin" / BEAT_COMMAND[0]), *BEAT_COMMAND[1:], "-s", str(schedule)],
+            cwd=project.path, env=project.environment(env, services=True),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            yield
+        finally:
+            stop_process_group(process)
+
+
+def sign_up(served: Served, email: str) -> requests.Response:
+    """Sign up as a new user would: the API (jwt) or the allauth sign-up page (session)."""
+    headers = served.https_headers
+    if served.project.answers["auth"] == "jwt":
+        return requests.post(
+            f"{served.url}/api/auth/register/",
+            json={"email": email, "password": PASSWORD},
+            headers=headers,
+            timeout=60,
+        )
+    page = requests.get(f"{served.url}/accounts/signup/", headers=headers, timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, page.text[:2000]
+    return requests.post(
+        f"{served.url}/accounts/signup/",
+        data={
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "csrfmiddlewaretoken": token[1],
+        },
+        headers={**headers, "Cookie": cookie_header(dict(page.cookies))},
+        allow_redirects=False,
+        timeout=60,
+    )
+
+
+def welcome_emails(mailbox: Mailbox, email: str) -> set[str]:
+    """The distinct welcome e-mails *email* received (by Message-ID)."""
+    return {
+        str(message["Message-ID"])
+        for message in mailbox.messages
+        if email in str(message["To"]) and str(message["Message-ID"]).startswith("<welcome.")
+    }
+
+
+def test_a_signup_while_the_broker_is_down_succeeds_and_its_welcome_email_arrives_once_it_is_back(
+    redis_queue_combination: Combination,
+    copie_session: Any,
+    record_property: pytest.RecordProperty,
+) -> None:
+    project = build(redis_queue_combination, copie_session)
+    queue = project.answers["task_queue"]
+    email = "signup-during-outage@example.com"
+    with Mailbox() as mailbox, private_cache("redis") as broker:
+        assert isinstance(broker, PrivateRedis)
+        env = {
+            **production_env(project),
+            "DATABASE_URL": fresh_database_url(project, "broker_outage"),
+            "EMAIL_URL": mailbox.url,
+            BROKER_VARIABLES[queue]: f"redis://127.0.0.1:{broker.port}/0",
+            "WELCOME_EMAIL_RESEND_AFTER_SECONDS": "1",
+        }
+        run_release_steps(project, env)
+        with (
+            gunicorn(project, env) as url,
+            worker(project, env, "worker-outage.log"),
+            beat(project, env),
+        ):
+            served = Served(project, url, env)
+            broker.stop()
+            started = time.monotonic()
+            answer = sign_up(served, email)
+            signup_seconds = time.monotonic() - started
+            assert answer.status_code == (201 if project.answers["auth"] == "jwt" else 302), (
+                answer.text[:2000]
+            )
+            assert signup_seconds < 8
+            assert welcome_emails(mailbox, email) == set()
+
+            broker.start()
+            recovered_at = time.monotonic()
+            wait_until(
+                lambda: len(welcome_emails(mailbox, email)) >= 1,
+                timeout=SWEEP_WAIT_SECONDS,
+                message=f"no welcome e-mail after the broker came back:\n"
+                f"{(project.path / 'worker-outage.log').read_text()[-5000:]}",
+            )
+            delivered_after = time.monotonic() - recovered_at
+            time.sleep(3)  # a duplicate would arrive now
+        copies = len(welcome_emails(mailbox, email))
+    record_property(
+        "worker_faults",
+        f"{project.combination.id}: broker stopped: sign-up {answer.status_code} in "
+        f"{signup_seconds:.2f} s; welcome e-mail delivered {delivered_after:.1f} s after the "
+        f"broker came back, {copies} cop{'y' if copies == 1 else 'ies'}",
+    )
+    assert copies == 1

@@ -7,15 +7,24 @@ names each dependency that failed. It answers 503 unless every failing one is
 in ``settings.READINESS_OPTIONAL``: dependencies, such as a cache, without which
 the site still serves. Then it answers 200 with the status ``degraded``, so a
 load balancer keeps sending traffic while monitoring sees the outage.
+
+A dependency that accepts connections but never answers must not hold the web
+process: each check runs in a thread of its own and counts as unavailable once
+``READINESS_TIMEOUT_SECONDS`` have passed. One run at a time per process, its
+result reused for ``READINESS_CACHE_SECONDS``, so a burst of probes costs one
+run; a check still hung from an earlier run is not started again.
 """
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.http import JsonResponse
 from django.utils.module_loading import import_string
 
@@ -45,19 +54,82 @@ def readiness_checks() -> dict[str, Callable[[], None]]:
     return checks
 
 
-def run_readiness_checks() -> dict[str, str]:
-    """Run every check; map each dependency to ``ok`` or ``unavailable``."""
-    results = {}
-    for name, check in readiness_checks().items():
+class ReadinessProbe:
+    """Runs the checks with a deadline, one run at a time, and remembers the last result."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, Future[None]] = {}
+        self._last: tuple[float, dict[str, str]] | None = None
+
+    def results(self) -> dict[str, str]:
+        # Probes arriving during a run wait for it (at most its deadline) and
+        # share its result instead of starting checks of their own.
+        with self._lock:
+            if self._last is not None:
+                finished_at, results = self._last
+                if time.monotonic() - finished_at < settings.READINESS_CACHE_SECONDS:
+                    return dict(results)
+            results = self._run(readiness_checks())
+            self._last = (time.monotonic(), results)
+            return dict(results)
+
+    def forget(self) -> None:
+        """Drop the remembered result, so the next probe runs the checks again."""
+        with self._lock:
+            self._last = None
+
+    def _run(self, checks: dict[str, Callable[[], None]]) -> dict[str, str]:
+        results: dict[str, str] = {}
+        started: dict[str, Future[None]] = {}
+        for name, check in checks.items():
+            if name in self._running and not self._running[name].done():
+                logger.warning("readiness check still hung", extra={"dependency": name})
+                results[name] = "unavailable"
+                continue
+            started[name] = self._running[name] = _start(check)
+        wait(started.values(), timeout=settings.READINESS_TIMEOUT_SECONDS)
+        for name, future in started.items():
+            if not future.done():
+                logger.error(
+                    "readiness check timed out",
+                    extra={"dependency": name, "timeout": settings.READINESS_TIMEOUT_SECONDS},
+                )
+                results[name] = "unavailable"
+            elif (error := future.exception()) is not None:
+                # The details go to the log, not to an unauthenticated response.
+                logger.error("readiness check failed", exc_info=error, extra={"dependency": name})
+                results[name] = "unavailable"
+            else:
+                results[name] = "ok"
+        return {name: results[name] for name in checks}
+
+
+def _start(check: Callable[[], None]) -> Future[None]:
+    """Run *check* in a daemon thread: one that hangs never delays the process's exit."""
+    future: Future[None] = Future()
+
+    def run() -> None:
         try:
             check()
-        except Exception:
-            # The details go to the log, not to an unauthenticated response.
-            logger.exception("readiness check failed", extra={"dependency": name})
-            results[name] = "unavailable"
+        except BaseException as error:  # handed to the probe, which logs it
+            future.set_exception(error)
         else:
-            results[name] = "ok"
-    return results
+            future.set_result(None)
+        finally:
+            # The thread's own database connections go back to the pool.
+            connections.close_all()
+
+    threading.Thread(target=run, name="readiness-check", daemon=True).start()
+    return future
+
+
+probe = ReadinessProbe()
+
+
+def run_readiness_checks() -> dict[str, str]:
+    """Run every check, or reuse a result seconds old; map each dependency to its state."""
+    return probe.results()
 
 
 def liveness_response() -> JsonResponse:
@@ -75,4 +147,8 @@ def readiness_response() -> JsonResponse:
     else:
         status, http_status = "ok", 200
     body = {"status": status, "checks": results, "failing": failing}
-    return JsonResponse(body, status=http_status)
+    response = JsonResponse(body, status=http_status)
+    # A 503 here is an answer, not a server error: the checks logged the cause,
+    # and Django must not log it again (nor e-mail ADMINS) on every probe.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

@@ -1,8 +1,59 @@
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.test import Client
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
+from apps.core import health
+from apps.core.tests.hung_server import HungServer
+
 pytestmark = pytest.mark.django_db
+
+
+hung_server: HungServer | None = None
+runs = 0
+
+
+def check_hung_service() -> None:
+    """Ask the hung server a question and wait for the answer, as a client library does."""
+    assert hung_server is not None
+    with socket.create_connection(("127.0.0.1", hung_server.port)) as client:
+        client.sendall(b"PING\r\n")
+        client.recv(1)
+
+
+def check_slow_service() -> None:
+    global runs
+    runs += 1
+    time.sleep(0.3)
+
+
+@pytest.fixture(autouse=True)
+def fresh_probe() -> Iterator[None]:
+    """Each test sees checks run for it, not a result another test left behind."""
+    global runs
+    runs = 0
+    health.probe.forget()
+    yield
+    health.probe.forget()
+
+
+@pytest.fixture
+def hung_dependency(settings: Settings) -> Iterator[HungServer]:
+    global hung_server
+    hung_server = HungServer()
+    settings.READINESS_CHECKS = [
+        "apps.core.health.check_database",
+        f"{__name__}.check_hung_service",
+    ]
+    try:
+        yield hung_server
+    finally:
+        hung_server.close()
+        hung_server = None
 
 
 def check_cache_that_fails() -> None:
@@ -80,3 +131,65 @@ def test_an_optional_dependency_down_leaves_the_site_ready_but_degraded(
 
 def test_probes_only_answer_reads(client: Client) -> None:
     assert client.post("/healthz").status_code != 200
+
+
+def test_readiness_answers_within_its_timeout_when_a_dependency_hangs(
+    client: Client, settings: Settings, hung_dependency: HungServer
+) -> None:
+    settings.READINESS_TIMEOUT_SECONDS = 1.0
+
+    started = time.monotonic()
+    response = client.get("/readyz")
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "hung_service": "unavailable"}
+    assert 1.0 <= elapsed < 2.0
+
+
+def test_a_check_still_hung_is_not_started_again_by_the_next_probe(
+    client: Client, settings: Settings, hung_dependency: HungServer
+) -> None:
+    settings.READINESS_TIMEOUT_SECONDS = 1.0
+    settings.READINESS_CACHE_SECONDS = 0
+    client.get("/readyz")
+
+    started = time.monotonic()
+    response = client.get("/readyz")
+
+    assert time.monotonic() - started < 0.5
+    assert response.json()["failing"] == ["hung_service"]
+    assert len(hung_dependency.connections) == 1
+
+
+def test_a_burst_of_probes_costs_one_run_of_the_checks(settings: Settings) -> None:
+    settings.READINESS_CHECKS = [f"{__name__}.check_slow_service"]
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        responses = list(pool.map(lambda _: Client().get("/readyz"), range(5)))
+
+    assert [response.status_code for response in responses] == [200] * 5
+    assert runs == 1
+
+
+def test_a_result_is_reused_only_for_its_cache_lifetime(settings: Settings) -> None:
+    settings.READINESS_CHECKS = [f"{__name__}.check_slow_service"]
+    settings.READINESS_CACHE_SECONDS = 0.5
+
+    Client().get("/readyz")
+    Client().get("/readyz")
+    assert runs == 1
+    time.sleep(0.5)
+    Client().get("/readyz")
+    assert runs == 2
+
+
+def test_an_unavailable_answer_is_not_reported_as_a_server_error(
+    client: Client, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.READINESS_CHECKS = [f"{__name__}.check_cache_that_fails"]
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert [record for record in caplog.records if record.name == "django.request"] == []
