@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import render
+from tests.support.building import render
 from tests.support.combinations import default_combination
 from tests.support.readme import new_user_env, readme_command
 from tests.support.services import HOST, PORTS

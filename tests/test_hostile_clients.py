@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import build, closest_to_defaults
+from tests.support.building import build
 from tests.support.mailbox import Mailbox
 from tests.support.production import release
+from tests.support.selection import closest_to_defaults
 from tests.support.server import gunicorn
 from tests.support.signin import Served, create_verified_user, signed_in_headers
 

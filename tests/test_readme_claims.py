@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import render
+from tests.support.building import render
 from tests.support.combinations import (
     TEMPLATE_ROOT,
     choices,
