@@ -96,6 +96,13 @@ SERVICE_TITLES = {
     "rabbitmq": "RabbitMQ",
     "memcached": "Memcached",
 }
+# The packages each answer adds to pyproject.toml's dependencies.
+AUTH_PACKAGES = {
+    "session": ["django-allauth>=65.10"],
+    "jwt": ["djangorestframework-simplejwt>=5.5"],
+}
+QUEUE_PACKAGES = {"celery": ["celery>=5.5"], "huey": ["huey>=3.5"], "django-q2": ["django-q2>=1.8"]}
+CACHE_PACKAGES = {"redis": ["django-redis>=6.0"], "memcached": ["pymemcache>=4.0"]}
 # Redis database numbers: the cache and a queue's broker share one server.
 REDIS_DATABASES = {"cache": 0, "broker": 1}
 
@@ -141,6 +148,20 @@ def service_urls(answers: Mapping[str, Any], **url_of: str) -> dict[str, str]:
         for variable, service, db in url_variables(answers)
         if service in url_of
     }
+
+
+def integration_packages(answers: Mapping[str, Any]) -> list[str]:
+    """The requirements of the chosen auth, queue and cache, and of Redis when a service uses it."""
+    queue = str(answers.get("task_queue"))
+    queue_packages = QUEUE_PACKAGES.get(queue, [])
+    if queue == "celery" and broker_service(answers) == "redis":
+        queue_packages = ["celery[redis]>=5.5"]
+    return [
+        *AUTH_PACKAGES[str(answers.get("auth"))],
+        *queue_packages,
+        *CACHE_PACKAGES.get(str(answers.get("cache")), []),
+        *(["redis>=5.2"] if "redis" in services_for(answers) else []),
+    ]
 
 
 def required_in_production(answers: Mapping[str, Any]) -> list[str]:
@@ -207,6 +228,7 @@ class ContextUpdater(ContextHook):
         context["queue_module"] = QUEUE_MODULES.get(queue, "")
         context["queue_title"] = QUEUE_TITLES.get(queue, "")
         context["required_in_production"] = required_in_production(answers)
+        context["integration_packages"] = integration_packages(answers)
         context["url_variables"] = url_variables(answers)
         context["service_urls"] = functools.partial(service_urls, answers)
 
