@@ -75,7 +75,8 @@ celery = {k: getattr(settings, k) for k in dir(settings) if k.startswith("CELERY
 out = {n: plain(getattr(settings, n)) for n in names if hasattr(settings, n)}
 out["missing"] = [n for n in names if not hasattr(settings, n)]
 out["CELERY"] = plain(celery)
-print(json.dumps(out, sort_keys=True).replace(str(os.getpid()), "PID"))
+text = json.dumps(out, sort_keys=True).replace(os.getcwd(), "<project>")
+print(text.replace(str(os.getpid()), "PID"))
 """
 
 PRODUCTION_ENV = {
