@@ -13,6 +13,7 @@ so a rule written here is enforced and tested at once.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import string
@@ -84,19 +85,101 @@ def target_refusal(context: Context, target: str) -> str:
     )
 
 
+# The variable each service-backed answer reads its URL from (config/settings/).
+CACHE_VARIABLES = {"redis": "REDIS_URL", "memcached": "MEMCACHED_SERVERS"}
+BROKER_VARIABLES = {
+    "celery": "CELERY_BROKER_URL",
+    "huey": "HUEY_REDIS_URL",
+    "django-q2": "DJANGO_Q_REDIS_URL",
+}
+# The module under config/ that configures each queue and defines its check_broker().
+QUEUE_MODULES = {"celery": "celery", "huey": "huey", "django-q2": "django_q"}
+# How prose names each queue and service.
+QUEUE_TITLES = {"celery": "Celery", "huey": "huey", "django-q2": "django-q2"}
+SERVICE_TITLES = {
+    "postgresql": "PostgreSQL",
+    "redis": "Redis",
+    "rabbitmq": "RabbitMQ",
+    "memcached": "Memcached",
+}
+# The packages each answer adds to pyproject.toml's dependencies.
+AUTH_PACKAGES = {
+    "session": ["django-allauth>=65.10"],
+    "jwt": ["djangorestframework-simplejwt>=5.5"],
+}
+QUEUE_PACKAGES = {"celery": ["celery>=5.5"], "huey": ["huey>=3.5"], "django-q2": ["django-q2>=1.8"]}
+CACHE_PACKAGES = {"redis": ["django-redis>=6.0"], "memcached": ["pymemcache>=4.0"]}
+# Redis database numbers: the cache and a queue's broker share one server.
+REDIS_DATABASES = {"cache": 0, "broker": 1}
+
+
+def broker_service(answers: Mapping[str, Any]) -> str:
+    """The service the task queue's broker runs on, or "" without a queue."""
+    queue = answers.get("task_queue")
+    if queue == "celery":
+        return str(answers.get("celery_broker") or "redis")
+    return "redis" if queue in BROKER_VARIABLES else ""
+
+
 def services_for(answers: Mapping[str, Any]) -> set[str]:
     """Return the external services a combination of answers runs against."""
     services: set[str] = set()
     if answers.get("database") == "postgresql":
         services.add("postgresql")
-    if answers.get("cache") in ("redis", "memcached"):
+    if answers.get("cache") in CACHE_VARIABLES:
         services.add(str(answers["cache"]))
-    queue = answers.get("task_queue")
-    if queue == "celery":
-        services.add(str(answers.get("celery_broker") or "redis"))
-    elif queue in ("huey", "django-q2"):
-        services.add("redis")
+    if broker := broker_service(answers):
+        services.add(broker)
     return services
+
+
+def url_variables(answers: Mapping[str, Any]) -> list[tuple[str, str, int]]:
+    """(variable, service, Redis database) of the cache's and the broker's URLs, in that order."""
+    variables = []
+    if cache_variable := CACHE_VARIABLES.get(str(answers.get("cache"))):
+        variables.append((cache_variable, str(answers["cache"]), REDIS_DATABASES["cache"]))
+    if broker_variable := BROKER_VARIABLES.get(str(answers.get("task_queue"))):
+        variables.append((broker_variable, broker_service(answers), REDIS_DATABASES["broker"]))
+    return variables
+
+
+def service_urls(answers: Mapping[str, Any], **url_of: str) -> dict[str, str]:
+    """The cache's and the broker's URL variables, each set to its service's URL in *url_of*.
+
+    A URL may hold ``{db}``, the Redis database of its variable. A service left
+    out of *url_of* leaves its variables out (its URL holds a password, say).
+    """
+    return {
+        variable: url_of[service].format(db=db)
+        for variable, service, db in url_variables(answers)
+        if service in url_of
+    }
+
+
+def integration_packages(answers: Mapping[str, Any]) -> list[str]:
+    """The requirements of the chosen auth, queue and cache, and of Redis when a service uses it."""
+    queue = str(answers.get("task_queue"))
+    queue_packages = QUEUE_PACKAGES.get(queue, [])
+    if queue == "celery" and broker_service(answers) == "redis":
+        queue_packages = ["celery[redis]>=5.5"]
+    return [
+        *AUTH_PACKAGES[str(answers.get("auth"))],
+        *queue_packages,
+        *CACHE_PACKAGES.get(str(answers.get("cache")), []),
+        *(["redis>=5.2"] if "redis" in services_for(answers) else []),
+    ]
+
+
+def required_in_production(answers: Mapping[str, Any]) -> list[str]:
+    """The variables production settings refuse to start without, in their order there."""
+    return [
+        "DJANGO_SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "DATABASE_URL",
+        *(variable for variable, _, _ in url_variables(answers)),
+        "EMAIL_URL",
+        *(["JWT_SIGNING_KEY"] if answers.get("auth") == "jwt" else []),
+    ]
 
 
 WEB_COMMAND = "gunicorn -c config/gunicorn.py config.wsgi"
@@ -127,13 +210,16 @@ class ContextUpdater(ContextHook):
 
     def hook(self, context: dict[str, Any]) -> None:
         answers = {
-            key: context.get(key) for key in ("task_queue", "celery_broker", "cache", "database")
+            key: context.get(key)
+            for key in ("auth", "task_queue", "celery_broker", "cache", "database")
         }
         if None in (answers["task_queue"], answers["cache"], answers["database"]):
             # Still asking questions: nothing to derive yet.
             return
         services = services_for(answers)
+        queue = str(answers["task_queue"])
         context["services"] = sorted(services)
+        context["service_titles"] = SERVICE_TITLES
         context["needs_postgresql"] = "postgresql" in services
         context["needs_redis"] = "redis" in services
         context["needs_rabbitmq"] = "rabbitmq" in services
@@ -142,6 +228,15 @@ class ContextUpdater(ContextHook):
         context["web_command"] = WEB_COMMAND
         context["release_command"] = RELEASE_COMMAND
         context["background_processes"] = background_processes(answers)
+        context["cache_variable"] = CACHE_VARIABLES.get(str(answers["cache"]), "")
+        context["broker_variable"] = BROKER_VARIABLES.get(queue, "")
+        context["broker_service"] = broker_service(answers)
+        context["queue_module"] = QUEUE_MODULES.get(queue, "")
+        context["queue_title"] = QUEUE_TITLES.get(queue, "")
+        context["required_in_production"] = required_in_production(answers)
+        context["integration_packages"] = integration_packages(answers)
+        context["url_variables"] = url_variables(answers)
+        context["service_urls"] = functools.partial(service_urls, answers)
 
 
 class HelpersExtension(Extension):

@@ -260,7 +260,7 @@ def test_free_text_answers_render_as_valid_formatted_code(
         assert metadata["description"] == answers["description"]
         assert metadata["authors"][0]["name"] == answers["author_name"]
     assert (
-        assigned(project / "config" / "settings" / "base.py", "PROJECT_NAME")
+        assigned(project / "config" / "settings" / "project.py", "PROJECT_NAME")
         == answers["project_name"]
     )
     home = (project / "templates" / "home.html").read_text()
