@@ -183,6 +183,12 @@ def required_in_production(answers: Mapping[str, Any]) -> list[str]:
 
 
 WEB_COMMAND = "gunicorn -c config/gunicorn.py config.wsgi"
+# One process that runs tasks and periodic jobs on a developer's machine.
+LOCAL_WORKER_COMMANDS = {
+    "celery": "celery -A config worker --beat --loglevel=INFO",
+    "huey": "python manage.py run_huey",
+    "django-q2": "python manage.py qcluster",
+}
 RELEASE_COMMAND = "python manage.py migrate --noinput"
 
 
@@ -233,6 +239,7 @@ class ContextUpdater(ContextHook):
         context["broker_service"] = broker_service(answers)
         context["queue_module"] = QUEUE_MODULES.get(queue, "")
         context["queue_title"] = QUEUE_TITLES.get(queue, "")
+        context["local_worker_command"] = LOCAL_WORKER_COMMANDS.get(queue, "")
         context["required_in_production"] = required_in_production(answers)
         context["integration_packages"] = integration_packages(answers)
         context["url_variables"] = url_variables(answers)
