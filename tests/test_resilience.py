@@ -18,7 +18,7 @@ import requests
 
 from tests.support.building import build
 from tests.support.combinations import Combination
-from tests.support.hung_server import HungServer
+from tests.support.hung_server import hung_server
 from tests.support.private_servers import private_cache, private_postgres
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.selection import closest_to_defaults
@@ -216,7 +216,7 @@ def test_a_hung_broker_fails_readyz_within_its_bound_and_never_holds_healthz(
     env = {**production_env(project), "DATABASE_URL": fresh_database_url(project, "hung_broker")}
     run_release_steps(project, env)
     with (
-        HungServer() as hung,
+        hung_server() as hung,
         gunicorn(project, {**env, **hung_broker_env(project, hung.port)}) as url,
     ):
         served = Served(project, url, env)

@@ -1,32 +1,35 @@
-"""A dependency that accepts connections and never answers: a hung broker, cache or database."""
+"""The generated project's hung dependency, shared with the served tests.
+
+A listener that accepts connections and never answers (a hung broker, cache
+or database) lives in the generated project's own tests; the served tests
+load that same file rather than keeping a copy.
+"""
 
 from __future__ import annotations
 
-import socket
-import threading
+import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tests.support.combinations import TEMPLATE_ROOT
+
+SOURCE = TEMPLATE_ROOT / "template" / "apps" / "core" / "tests" / "hung_server.py"
 
 
-class HungServer:
-    """A TCP listener on loopback that accepts every connection and never sends a byte."""
+def _load() -> Any:
+    spec = importlib.util.spec_from_file_location("generated_hung_server", SOURCE)
+    assert spec is not None and spec.loader is not None, f"cannot load {SOURCE}"
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.listener.getsockname()[1]
-        self.connections: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                accepted, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(accepted)
-
-    def __enter__(self) -> HungServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.listener.close()
-        for accepted in self.connections:
-            accepted.close()
+@contextmanager
+def hung_server() -> Iterator[Any]:
+    """A HungServer on loopback for the block's length; it hangs up at the end."""
+    server = _load().HungServer()
+    try:
+        yield server
+    finally:
+        server.close()
