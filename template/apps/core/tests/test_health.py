@@ -10,7 +10,9 @@ from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 from apps.core import health
 from apps.core.tests.hung_server import HungServer
 
-pytestmark = pytest.mark.django_db
+# The checks run in threads of their own, with their own connections: no test
+# transaction may hold SQLite's write lock (the database cache writes) meanwhile.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 hung_server: HungServer | None = None
