@@ -64,8 +64,12 @@ class Site:
         return self.log.read_text().splitlines()[self.signed_in_at :]
 
     def access_lines(self) -> list[dict[str, Any]]:
-        """gunicorn's access log: one JSON object per answered request."""
-        return [json.loads(line) for line in self.log_lines() if line.startswith('{"time"')]
+        """gunicorn's access log: one JSON object per answered request.
+
+        The application's own JSON lines start alike; only gunicorn's name the remote.
+        """
+        records = [json.loads(line) for line in self.log_lines() if line.startswith('{"time"')]
+        return [record for record in records if "remote" in record]
 
 
 @contextmanager

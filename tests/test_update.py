@@ -335,7 +335,7 @@ def test_an_update_with_conflicts_names_the_files_that_hold_them(
     replace_in(".env.example", line, "# Our cache prefix, agreed with the ops team.\n")(project)
     git(project, "commit", "--quiet", "--all", "-m", "our own wording")
     # The next release rewords the same line.
-    replace_in("template/.env.example.jinja", line, "# Optional: the cache's key prefix.\n")(
+    replace_in("partials/env/cache-redis.env", line, "# Optional: the cache's key prefix.\n")(
         template
     )
     git(template, "commit", "--quiet", "--all", "-m", "the template's wording")
