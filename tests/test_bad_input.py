@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import copier
@@ -11,7 +10,7 @@ import pytest
 from extensions.context import UNSUPPORTED
 from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
 from tests.support.combinations import TEMPLATE_ROOT, unsupported_combinations
-from tests.support.processes import run
+from tests.support.processes import COPIER, run
 
 
 @pytest.mark.parametrize("bad", BAD_ANSWERS, ids=case_id)
@@ -43,9 +42,7 @@ def test_the_command_line_ends_with_the_message_when_data_is_invalid(
 
     result = run(
         [
-            sys.executable,
-            "-m",
-            "copier",
+            *COPIER,
             "copy",
             "--trust",
             "--defaults",

@@ -25,7 +25,7 @@ import pytest
 from tests.support import toolchain
 from tests.support.building import render
 from tests.support.combinations import TEMPLATE_ROOT, default_combination
-from tests.support.processes import run
+from tests.support.processes import COPIER, run
 from tests.support.readme import new_user_env, readme_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quickstart")]
@@ -64,9 +64,7 @@ def test_a_machine_without_git_or_uv_still_gets_a_project_and_is_told_what_was_s
 
     result = run(
         [
-            sys.executable,
-            "-m",
-            "copier",
+            *COPIER,
             "copy",
             "--trust",
             "--defaults",

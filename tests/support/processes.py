@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import fcntl
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 from typing import Any
+
+# Copier's command line, run by this repository's own interpreter.
+COPIER = [sys.executable, "-m", "copier"]
 
 
 def run(
