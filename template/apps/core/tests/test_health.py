@@ -5,14 +5,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.test import Client
+from pytest_django import DjangoDbBlocker
 from pytest_django.fixtures import DjangoAssertNumQueries, Settings
 
 from apps.core import health
 from apps.core.tests.hung_server import HungServer
 
-# The checks run in threads of their own, with their own connections: no test
-# transaction may hold SQLite's write lock (the database cache writes) meanwhile.
-pytestmark = pytest.mark.django_db(transaction=True)
+
+@pytest.fixture(autouse=True, scope="module")
+def database_without_test_transactions(
+    django_db_setup: None, django_db_blocker: DjangoDbBlocker
+) -> Iterator[None]:
+    """The test database as it is: the checks run in threads with connections of their
+    own, so no test transaction may hold SQLite's write lock (the database cache writes)
+    meanwhile. They write nothing a test reads, so nothing is flushed between tests."""
+    with django_db_blocker.unblock():
+        yield
 
 
 hung_server: HungServer | None = None
