@@ -34,7 +34,12 @@ import requests
 from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.mailbox import Mailbox
-from tests.support.private_servers import PrivateRedis, private_cache
+from tests.support.private_servers import (
+    PrivateRabbitMQ,
+    PrivateRedis,
+    private_cache,
+    private_rabbitmq,
+)
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
@@ -70,17 +75,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         ]
         metafunc.parametrize(
             "queue_combination",
-            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
-        )
-    if "redis_queue_combination" in metafunc.fixturenames:
-        # Queues on Redis: the test stops and starts a Redis of its own as the broker.
-        combinations = [
-            c
-            for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
-            if c.answers["task_queue"] != "none" and c.answers.get("celery_broker") != "rabbitmq"
-        ]
-        metafunc.parametrize(
-            "redis_queue_combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
         )
 
@@ -262,21 +256,32 @@ def welcome_emails(mailbox: Mailbox, email: str) -> set[str]:
     }
 
 
+@contextmanager
+def private_broker(combination: Combination) -> Iterator[PrivateRedis | PrivateRabbitMQ]:
+    """A started broker of the combination's kind that the test alone stops and starts."""
+    if combination.answers.get("celery_broker") == "rabbitmq":
+        with private_rabbitmq() as rabbitmq:
+            yield rabbitmq
+        return
+    with private_cache("redis") as redis:
+        assert isinstance(redis, PrivateRedis)
+        yield redis
+
+
 def test_a_signup_while_the_broker_is_down_succeeds_and_its_welcome_email_arrives_once_it_is_back(
-    redis_queue_combination: Combination,
+    queue_combination: Combination,
     copie_session: Any,
     record_property: pytest.RecordProperty,
 ) -> None:
-    project = build(redis_queue_combination, copie_session)
+    project = build(queue_combination, copie_session)
     queue = project.answers["task_queue"]
     email = "signup-during-outage@example.com"
-    with Mailbox() as mailbox, private_cache("redis") as broker:
-        assert isinstance(broker, PrivateRedis)
+    with Mailbox() as mailbox, private_broker(queue_combination) as broker:
         env = {
             **production_env(project),
             "DATABASE_URL": fresh_database_url(project, "broker_outage"),
             "EMAIL_URL": mailbox.url,
-            BROKER_VARIABLES[queue]: f"redis://127.0.0.1:{broker.port}/0",
+            BROKER_VARIABLES[queue]: broker.url,
             "WELCOME_EMAIL_RESEND_AFTER_SECONDS": "1",
         }
         run_release_steps(project, env)

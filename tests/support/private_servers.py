@@ -1,4 +1,4 @@
-"""Private instances of Redis, Memcached and PostgreSQL that a test may stop and start.
+"""Private instances of Redis, Memcached, RabbitMQ and PostgreSQL that a test may stop and start.
 
 The machine's shared servers serve every combination at once, so outage tests
 never touch them: each starts a server of its own on a free port and takes that
@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -70,8 +71,12 @@ class PrivateRedis(PrivateServer):
         ]
 
     @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    @property
     def env(self) -> dict[str, str]:
-        return {"REDIS_URL": f"redis://{HOST}:{self.port}/0"}
+        return {"REDIS_URL": self.url}
 
 
 class PrivateMemcached(PrivateServer):
@@ -85,6 +90,63 @@ class PrivateMemcached(PrivateServer):
     @property
     def env(self) -> dict[str, str]:
         return {"MEMCACHED_SERVERS": f"{HOST}:{self.port}"}
+
+
+class PrivateRabbitMQ(PrivateServer):
+    """A RabbitMQ node of its own: its own name, ports and data, no plugins.
+
+    ``stop()`` ends the node (SIGTERM to the script and the Erlang VM it
+    started) and ``start()`` boots it again on the same data directory, so
+    durable queues and their persistent messages survive, as on a broker host
+    that restarts. The machine's configuration (/etc/rabbitmq) names the shared
+    node's port: this node reads a configuration file of its own instead.
+    """
+
+    name = "rabbitmq"
+
+    def __init__(self, workdir: Path) -> None:
+        super().__init__(workdir)
+        self.node = f"rabbit-test-{self.port}@localhost"
+        (workdir / "rabbitmq.conf").write_text(f"listeners.tcp.local = {HOST}:{self.port}\n")
+        (workdir / "enabled_plugins").write_text("[].\n")  # no management listener to clash
+
+    def command(self) -> list[str]:
+        # The package's script proper: /usr/sbin/rabbitmq-server would switch to
+        # the rabbitmq user, who cannot write this test's directory.
+        return ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
+
+    def start(self) -> None:
+        log = (self.workdir / f"{self.name}.log").open("ab")
+        env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_CONFIG_FILE": str(self.workdir / "rabbitmq"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.workdir / "enabled_plugins"),
+            "RABBITMQ_MNESIA_BASE": str(self.workdir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.workdir / "log"),
+            "RABBITMQ_LOGS": "-",
+        }
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        wait_for_port(self.port, self.name, timeout=60)
+
+    def stop(self) -> None:
+        """End the node: connections drop at once, persistent messages stay on disk."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.process = None
+        wait_for_port_closed(self.port, self.name)
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@{HOST}:{self.port}//"
 
 
 class PrivatePostgres:
@@ -151,6 +213,18 @@ def private_cache(kind: str) -> Iterator[PrivateRedis | PrivateMemcached]:
     """A started Redis or Memcached server of this test's own."""
     with tempfile.TemporaryDirectory(prefix=f"private-{kind}-") as workdir:
         server = {"redis": PrivateRedis, "memcached": PrivateMemcached}[kind](Path(workdir))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@contextmanager
+def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
+    """A started RabbitMQ node of this test's own."""
+    with tempfile.TemporaryDirectory(prefix="private-rabbitmq-") as workdir:
+        server = PrivateRabbitMQ(Path(workdir))
         server.start()
         try:
             yield server

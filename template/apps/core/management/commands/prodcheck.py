@@ -7,10 +7,9 @@ Run it with the production settings and environment, after ``migrate`` and
 import ast
 import json
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from importlib import import_module
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from django.core import checks
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
+from django.utils.module_loading import import_string
 
 from apps.core import health
 
@@ -35,6 +35,10 @@ class Signal:
 
 
 Probe = Callable[[], tuple[bool, str]]
+WorkerCheck = Callable[[float], tuple[bool, str]]
+
+# Seconds the Async tasks signal waits for a worker's answer, unless --worker-timeout says.
+WORKER_TIMEOUT = 2.0
 
 
 def settings_split() -> tuple[bool, str]:
@@ -133,25 +137,19 @@ def static_files() -> tuple[bool, str]:
     return True, f"collected, hashed and served by {server}"
 
 
-def background_tasks() -> tuple[bool, str]:
-    queue = task_queue()
-    if queue is None:
+def background_tasks(worker_timeout: float) -> tuple[bool, str]:
+    """A broker is reachable and a worker answers it within *worker_timeout* seconds."""
+    queue = settings.TASK_QUEUE
+    if queue == "none":
         return False, "no task queue: work runs inside requests"
-    name, in_process = queue
-    if in_process:
-        return False, f"{name} runs tasks in-process (no broker configured)"
-    return _passes("broker", f"{name} workers consume from a reachable broker")
-
-
-def task_queue() -> tuple[str, bool] | None:
-    """The task queue in use, and whether it runs each task inside the caller's process."""
-    if "huey.contrib.djhuey" in settings.INSTALLED_APPS:
-        return "huey", bool(import_module("huey.contrib.djhuey").HUEY.immediate)
-    if "django_q" in settings.INSTALLED_APPS:
-        return "django-q2", bool(getattr(settings, "Q_CLUSTER", {}).get("sync"))
-    if "celery" in sys.modules:  # the project's app imports it at start-up
-        return "celery", bool(sys.modules["celery"].current_app.conf.task_always_eager)
-    return None
+    if settings.TASKS_RUN_IN_PROCESS:
+        return False, f"{queue} runs tasks in-process (no broker configured)"
+    reachable, detail = _passes("broker", f"{queue}'s broker reachable")
+    if not reachable:
+        return reachable, detail
+    # Each queue asks its workers its own way (config/<queue>.py, named by tasks.py).
+    worker_answers: WorkerCheck = import_string(settings.TASKS_WORKER_CHECK)
+    return worker_answers(worker_timeout)
 
 
 def caching() -> tuple[bool, str]:
@@ -183,21 +181,23 @@ def _passes(dependency: str, detail: str) -> tuple[bool, str]:
     return True, detail
 
 
-SIGNALS: list[tuple[str, Probe]] = [
-    ("Settings split", settings_split),
-    ("Secret management", secret_management),
-    ("Database pooling", database_pooling),
-    ("Migrations", migrations_applied),
-    ("Static files", static_files),
-    ("Async tasks", background_tasks),
-    ("Caching", caching),
-    ("Security (check --deploy)", deploy_checks),
-]
+def probes(worker_timeout: float) -> list[tuple[str, Probe]]:
+    """The eight signals in order, each with the probe that scores it."""
+    return [
+        ("Settings split", settings_split),
+        ("Secret management", secret_management),
+        ("Database pooling", database_pooling),
+        ("Migrations", migrations_applied),
+        ("Static files", static_files),
+        ("Async tasks", partial(background_tasks, worker_timeout)),
+        ("Caching", caching),
+        ("Security (check --deploy)", deploy_checks),
+    ]
 
 
-def evaluate() -> list[Signal]:
+def evaluate(worker_timeout: float = WORKER_TIMEOUT) -> list[Signal]:
     signals = []
-    for number, (name, probe) in enumerate(SIGNALS, start=1):
+    for number, (name, probe) in enumerate(probes(worker_timeout), start=1):
         try:
             healthy, detail = probe()
         except Exception as exc:
@@ -213,13 +213,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fail-under",
             type=int,
-            default=len(SIGNALS),
+            default=len(probes(WORKER_TIMEOUT)),
             help="Exit with an error when fewer signals are healthy (default: all).",
+        )
+        parser.add_argument(
+            "--worker-timeout",
+            type=float,
+            default=WORKER_TIMEOUT,
+            help=f"Seconds to wait for a task worker's answer (default: {WORKER_TIMEOUT:g}).",
         )
         parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        signals = evaluate()
+        signals = evaluate(options["worker_timeout"])
         score = sum(signal.healthy for signal in signals)
         if options["json"]:
             payload = {
