@@ -18,7 +18,7 @@ import json
 import secrets
 import string
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from copier_template_extensions import ContextHook
@@ -192,6 +192,35 @@ LOCAL_WORKER_COMMANDS = {
 RELEASE_COMMAND = "python manage.py migrate --noinput"
 
 
+def prodcheck_args(answers: Mapping[str, Any]) -> str:
+    """prodcheck's arguments after a deploy: without a queue signal 6 (async tasks) fails, 7/8."""
+    return "" if answers.get("task_queue") in BROKER_VARIABLES else " --fail-under 7"
+
+
+def queue_summary(answers: Mapping[str, Any]) -> str:
+    """How the README's first lines name the task queue: "huey tasks on Redis", "no task queue"."""
+    queue = str(answers.get("task_queue"))
+    if queue == "celery":
+        return f"Celery tasks on {answers.get('celery_broker') or 'redis'}"
+    if queue in QUEUE_TITLES:
+        return f"{QUEUE_TITLES[queue]} tasks on {SERVICE_TITLES[broker_service(answers)]}"
+    return "no task queue"
+
+
+def secret_keys(answers: Mapping[str, Any]) -> list[str]:
+    """The signing keys a deploy generates: Django's, and simplejwt's with auth=jwt."""
+    return ["DJANGO_SECRET_KEY", *(["JWT_SIGNING_KEY"] if answers.get("auth") == "jwt" else [])]
+
+
+def readiness_dependencies(answers: Mapping[str, Any]) -> list[str]:
+    """What /readyz checks, as it names them: the database, a cache service, the broker."""
+    return [
+        "database",
+        *(["cache"] if answers.get("cache") in CACHE_VARIABLES else []),
+        *(["broker"] if answers.get("task_queue") in BROKER_VARIABLES else []),
+    ]
+
+
 def background_processes(answers: Mapping[str, Any]) -> dict[str, str]:
     """The long-running processes besides web, by name: what every deploy target runs.
 
@@ -240,6 +269,10 @@ class ContextUpdater(ContextHook):
         context["queue_module"] = QUEUE_MODULES.get(queue, "")
         context["queue_title"] = QUEUE_TITLES.get(queue, "")
         context["local_worker_command"] = LOCAL_WORKER_COMMANDS.get(queue, "")
+        context["queue_summary"] = queue_summary(answers)
+        context["prodcheck_args"] = prodcheck_args(answers)
+        context["secret_keys"] = secret_keys(answers)
+        context["readiness_dependencies"] = readiness_dependencies(answers)
         context["required_in_production"] = required_in_production(answers)
         context["integration_packages"] = integration_packages(answers)
         context["url_variables"] = url_variables(answers)
@@ -256,6 +289,7 @@ class HelpersExtension(Extension):
         environment.tests["timezone"] = is_timezone
         environment.filters["python_string"] = python_string
         environment.filters["toml_string"] = toml_string
+        environment.filters["prose_list"] = prose_list
 
 
 def random_admin_path() -> str:
@@ -289,6 +323,12 @@ def python_string(value: object) -> str:
     quote = "'" if '"' in text and "'" not in text else '"'
     body = "".join(_CONTROL_ESCAPES.get(char, char) for char in text)
     return quote + body.replace(quote, "\\" + quote) + quote
+
+
+def prose_list(items: Iterable[object]) -> str:
+    """Join *items* as prose does: "a", "a and b", "a, b and c"."""
+    words = [str(item) for item in items]
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
 
 
 def toml_string(value: object) -> str:

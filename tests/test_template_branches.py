@@ -11,16 +11,6 @@ from tests.support.combinations import TEMPLATE_ROOT
 
 MAX_BRANCHES = 8
 BRANCH = re.compile(r"\{%-?\s*(?:if|elif)\b")
-# Files written before the limit, still above it, each held at today's count
-# until it is reshaped: they may shrink, never grow.
-NOT_YET_RESHAPED = {
-    "template/README.md.jinja": 15,
-    "template/apps/users/tests/test_query_budgets.py.jinja": 11,
-    "partials/readme/deploy-docker-compose.md": 17,
-    "partials/readme/deploy-fly.md": 12,
-    "partials/readme/deploy-systemd.md": 11,
-    "partials/readme/deploy-render.md": 10,
-}
 
 
 def branches_per_file() -> dict[str, int]:
@@ -34,19 +24,6 @@ def branches_per_file() -> dict[str, int]:
 
 
 def test_no_template_file_has_more_than_eight_if_or_elif() -> None:
-    over = {
-        name: count
-        for name, count in branches_per_file().items()
-        if count > NOT_YET_RESHAPED.get(name, MAX_BRANCHES)
-    }
+    over = {name: count for name, count in branches_per_file().items() if count > MAX_BRANCHES}
 
     assert not over, f"more than {MAX_BRANCHES} {{% if %}}/{{% elif %}} (branch by file): {over}"
-
-
-def test_the_files_not_yet_reshaped_are_still_there_and_over_the_limit() -> None:
-    # Once one is reshaped, its entry goes, so the limit applies to it too.
-    counts = branches_per_file()
-
-    assert {name: counts.get(name, 0) > MAX_BRANCHES for name in NOT_YET_RESHAPED} == {
-        name: True for name in NOT_YET_RESHAPED
-    }
