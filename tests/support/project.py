@@ -77,18 +77,23 @@ class Project:
             return self.uv("sync", "--python", toolchain.python(self.python_version))
 
     def type_check(self) -> subprocess.CompletedProcess[str]:
-        """``mypy .``, with a cache kept beside the venv, one mypy at a time.
+        """``mypy .``, with a cache shared by the projects of one ``mypy_cache_group``.
 
-        Without one, every run checks the installed packages and their stubs
+        Without one, every run analyses the installed packages and their stubs
         (Django's, DRF's) again: about 4/5 of its time. mypy revalidates each
-        cached module against its source's hash and never caches a module with
-        errors, so the cache changes no verdict. It is per venv because the
-        django-stubs plugin makes Django's modules depend on the project's
-        models: another combination's project invalidates most of it.
+        cached module against its source's hash (a package at another venv's
+        path included) and never caches a module with errors, so the cache
+        changes no verdict. One mypy at a time per cache.
         """
-        cache = {"MYPY_CACHE_DIR": str(self.beside_venv(".mypy_cache"))}
-        with exclusive(self.beside_venv(".mypy.lock")):
-            return self.run("mypy", ".", env=cache, services=False, timing="mypy")
+        cache = VENV_ROOT / f"mypy-py{self.python_version}-{self.mypy_cache_group()}"
+        with exclusive(cache.with_name(f"{cache.name}.lock")):
+            env = {"MYPY_CACHE_DIR": str(cache)}
+            return self.run("mypy", ".", env=env, services=False, timing="mypy")
+
+    def mypy_cache_group(self) -> str:
+        """The answers that decide INSTALLED_APPS: the django-stubs plugin discards
+        the whole cache when they differ (its ``report_config_data``)."""
+        return "-".join(self.answers[question] for question in ("auth", "task_queue"))
 
     def uv(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         env = self.environment({"UV_PROJECT_ENVIRONMENT": str(self.venv)}, services=False)
