@@ -55,6 +55,9 @@ def served(
 ) -> Iterator[Served]:
     project = build(request.param, copie_session)
     env = {**release(project), "EMAIL_URL": mailbox.url}
+    # Rate limits count in the cache: the combination's other served tests sign in
+    # from 127.0.0.1 too, so this server counts under a key prefix of its own.
+    env["CACHE_KEY_PREFIX"] = f"{project.combination.slug}-hostile-{uuid.uuid4().hex[:8]}"
     with gunicorn(project, env) as url:
         yield Served(project, url, env)
 
