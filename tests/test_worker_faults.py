@@ -34,12 +34,7 @@ import requests
 from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.mailbox import Mailbox
-from tests.support.private_servers import (
-    PrivateRabbitMQ,
-    PrivateRedis,
-    private_cache,
-    private_rabbitmq,
-)
+from tests.support.private_servers import PrivateRabbitMQ, PrivateRedis, private_server
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
@@ -259,13 +254,11 @@ def welcome_emails(mailbox: Mailbox, email: str) -> set[str]:
 @contextmanager
 def private_broker(combination: Combination) -> Iterator[PrivateRedis | PrivateRabbitMQ]:
     """A started broker of the combination's kind that the test alone stops and starts."""
-    if combination.answers.get("celery_broker") == "rabbitmq":
-        with private_rabbitmq() as rabbitmq:
-            yield rabbitmq
-        return
-    with private_cache("redis") as redis:
-        assert isinstance(redis, PrivateRedis)
-        yield redis
+    kind = (
+        PrivateRabbitMQ if combination.answers.get("celery_broker") == "rabbitmq" else PrivateRedis
+    )
+    with private_server(kind) as broker:
+        yield broker
 
 
 def test_a_signup_while_the_broker_is_down_succeeds_and_its_welcome_email_arrives_once_it_is_back(

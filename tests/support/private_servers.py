@@ -35,13 +35,26 @@ class PrivateServer:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
+    # Seconds the server may take to accept connections once started.
+    boot_seconds = 30.0
+
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def environment(self) -> dict[str, str] | None:
+        """The server's environment: this process's unless a server needs its own."""
+        return None
+
     def start(self) -> None:
         log = (self.workdir / f"{self.name}.log").open("ab")
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.name)
+        self.process = subprocess.Popen(
+            self.command(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.environment(),
+            start_new_session=True,  # its own process group, which stop() may signal
+        )
+        wait_for_port(self.port, self.name, timeout=self.boot_seconds)
 
     def stop(self) -> None:
         """Kill the server outright, as a crash or a lost host would."""
@@ -103,6 +116,7 @@ class PrivateRabbitMQ(PrivateServer):
     """
 
     name = "rabbitmq"
+    boot_seconds = 60.0
 
     def __init__(self, workdir: Path) -> None:
         super().__init__(workdir)
@@ -115,9 +129,8 @@ class PrivateRabbitMQ(PrivateServer):
         # the rabbitmq user, who cannot write this test's directory.
         return ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
 
-    def start(self) -> None:
-        log = (self.workdir / f"{self.name}.log").open("ab")
-        env = {
+    def environment(self) -> dict[str, str]:
+        return {
             **os.environ,
             "RABBITMQ_NODENAME": self.node,
             "RABBITMQ_DIST_PORT": str(free_port()),
@@ -127,10 +140,6 @@ class PrivateRabbitMQ(PrivateServer):
             "RABBITMQ_LOG_BASE": str(self.workdir / "log"),
             "RABBITMQ_LOGS": "-",
         }
-        self.process = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-        wait_for_port(self.port, self.name, timeout=60)
 
     def stop(self) -> None:
         """End the node: connections drop at once, persistent messages stay on disk."""
@@ -209,10 +218,10 @@ class PrivatePostgres:
 
 
 @contextmanager
-def private_cache(kind: str) -> Iterator[PrivateRedis | PrivateMemcached]:
-    """A started Redis or Memcached server of this test's own."""
-    with tempfile.TemporaryDirectory(prefix=f"private-{kind}-") as workdir:
-        server = {"redis": PrivateRedis, "memcached": PrivateMemcached}[kind](Path(workdir))
+def private_server[Server: PrivateServer](kind: type[Server]) -> Iterator[Server]:
+    """A started server of *kind*, this test's own, stopped when the block ends."""
+    with tempfile.TemporaryDirectory(prefix=f"private-{kind.name}-") as workdir:
+        server = kind(Path(workdir))
         server.start()
         try:
             yield server
@@ -221,15 +230,14 @@ def private_cache(kind: str) -> Iterator[PrivateRedis | PrivateMemcached]:
 
 
 @contextmanager
-def private_rabbitmq() -> Iterator[PrivateRabbitMQ]:
-    """A started RabbitMQ node of this test's own."""
-    with tempfile.TemporaryDirectory(prefix="private-rabbitmq-") as workdir:
-        server = PrivateRabbitMQ(Path(workdir))
-        server.start()
-        try:
-            yield server
-        finally:
-            server.stop()
+def private_cache(kind: str) -> Iterator[PrivateRedis | PrivateMemcached]:
+    """A started Redis or Memcached server of this test's own."""
+    server_class: type[PrivateRedis | PrivateMemcached] = {
+        "redis": PrivateRedis,
+        "memcached": PrivateMemcached,
+    }[kind]
+    with private_server(server_class) as server:
+        yield server
 
 
 @contextmanager
