@@ -25,7 +25,7 @@ import yaml
 
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
 from tests.support import toolchain
-from tests.support.combinations import Combination
+from tests.support.combinations import Combination, recorded_answers
 from tests.support.processes import run
 from tests.support.schemas import schema_path
 from tests.support.selection import selected_combinations
@@ -199,7 +199,7 @@ def test_the_application_gets_every_variable_production_requires(
 def test_the_database_lives_on_a_named_volume(deployed: Path, combination: Combination) -> None:
     compose = compose_file(deployed)
     services = compose["services"]
-    slug = yaml.safe_load((deployed / ".copier-answers.yml").read_text())["project_slug"]
+    slug = recorded_answers(deployed)["project_slug"]
 
     if combination.answers["database"] == "sqlite":
         # One SQLite file, on one volume that every process of this one host mounts.
@@ -249,7 +249,7 @@ def test_the_caddyfile_proxies_the_domain_to_web_with_automatic_https(
     server = config["apps"]["http"]["servers"]["srv0"]
     route = server["routes"][0]
     handler = route["handle"][0]["routes"][0]["handle"][0]
-    domain = yaml.safe_load((deployed / ".copier-answers.yml").read_text())["domain_name"]
+    domain = recorded_answers(deployed)["domain_name"]
 
     assert server["listen"] == [":443"]
     assert route["match"] == [{"host": [domain]}]

@@ -32,7 +32,7 @@ import yaml
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
 from tests.support import services, toolchain
 from tests.support.building import build, render
-from tests.support.combinations import Combination
+from tests.support.combinations import Combination, recorded_answers
 from tests.support.processes import run
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
@@ -171,7 +171,7 @@ def pod_specs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def namespace_of(project: Path) -> str:
     """The namespace the README and overlay use: the project slug, with hyphens."""
-    slug = yaml.safe_load((project / ".copier-answers.yml").read_text())["project_slug"]
+    slug = recorded_answers(project)["project_slug"]
     return str(slug).replace("_", "-")
 
 

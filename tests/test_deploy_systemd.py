@@ -35,7 +35,7 @@ import requests
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
 from tests.support import services
 from tests.support.building import build
-from tests.support.combinations import Combination
+from tests.support.combinations import Combination, recorded_answers
 from tests.support.processes import run
 from tests.support.production import production_env
 from tests.support.project import Project
@@ -92,15 +92,7 @@ def rendered(copie_session: Any, combination: Combination) -> Path:
 
 
 def slug_of(project: Path) -> str:
-    import yaml
-
-    return str(yaml.safe_load((project / ".copier-answers.yml").read_text())["project_slug"])
-
-
-def answers_of(project: Path) -> dict[str, Any]:
-    import yaml
-
-    return dict(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    return str(recorded_answers(project)["project_slug"])
 
 
 def units_of(project: Path) -> dict[str, dict[str, list[tuple[str, str]]]]:
@@ -212,7 +204,7 @@ def test_the_readme_enables_every_installable_unit_and_nginx_special_cases_no_ad
     assert set(enable.split("--now", 1)[1].split()) == installable
     assert f"{slug}-release.service" not in installable  # started by the web unit and by hand
     site = (rendered / "deploy" / "nginx" / f"{slug}.conf").read_text()
-    assert answers_of(rendered)["admin_url_path"] not in site
+    assert recorded_answers(rendered)["admin_url_path"] not in site
     assert [line.strip() for line in site.splitlines() if "location" in line] == [
         "location /static/ {",
         "location / {",
@@ -283,7 +275,7 @@ def site(
     served_combination: Combination, copie_session: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
     project = build(served_combination, copie_session)
-    slug, domain = slug_of(project.path), answers_of(project.path)["domain_name"]
+    slug, domain = slug_of(project.path), recorded_answers(project.path)["domain_name"]
     scratch = tmp_path_factory.mktemp("systemd-host")
     units = units_of(project.path)
     web = units[f"{slug}.service"]

@@ -10,8 +10,8 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-import yaml
 
+from tests.support.combinations import recorded_answers
 from tests.support.production import production_env, release
 from tests.support.project import Project, explain
 
@@ -127,5 +127,5 @@ def test_a_released_deployment_with_no_worker_running_fails_only_the_async_tasks
     else:
         # The broker is up but no worker runs: the signal says none answered, and
         # every other signal passes.
-        slug = yaml.safe_load((project.path / ".copier-answers.yml").read_text())["project_slug"]
+        slug = recorded_answers(project.path)["project_slug"]
         assert failing == {"Async tasks": NO_WORKER_ANSWERED[queue].format(slug=slug)}

@@ -28,7 +28,6 @@ from typing import Any
 
 import pexpect
 import pytest
-import yaml
 
 from extensions.context import UNSUPPORTED, unsupported_reason
 from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
@@ -41,6 +40,7 @@ from tests.support.combinations import (
     default,
     default_combination,
     questions,
+    recorded_answers,
     supported_combinations,
     unsupported_combinations,
 )
@@ -184,10 +184,6 @@ def interactive_copy(destination: Path, *, columns: int = 200) -> Iterator[Termi
         yield Terminal(child)
     finally:
         child.close(force=True)
-
-
-def recorded_answers(destination: Path) -> dict[str, object]:
-    return yaml.safe_load((destination / ".copier-answers.yml").read_text())
 
 
 def furthest_from_the_defaults() -> Combination:

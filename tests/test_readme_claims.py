@@ -21,6 +21,7 @@ from tests.support.combinations import (
     default,
     default_combination,
     questions,
+    recorded_answers,
 )
 from tests.support.readme import readme_command
 
@@ -91,7 +92,7 @@ def test_every_readme_says_how_to_create_a_superuser_and_where_the_admin_is(
 ) -> None:
     project = rendered(copie_session, answers)
     readme = (project / "README.md").read_text()
-    admin = yaml.safe_load((project / ".copier-answers.yml").read_text())["admin_url_path"]
+    admin = recorded_answers(project)["admin_url_path"]
 
     assert readme_command(project / "README.md", "superuser-command") == (
         "uv run python manage.py createsuperuser"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.support.building import render
-from tests.support.combinations import AXES, Combination, choices
+from tests.support.combinations import AXES, Combination, choices, recorded_answers
 from tests.support.schemas import SCHEMAS
 from tests.support.selection import selected_combinations
 from tests.support.settings_source import assigned
@@ -69,7 +69,7 @@ def rendered(copie_session: Any, combination: Combination) -> Path:
 
 def file_texts(root: Path) -> dict[str, str]:
     """Every file's text by relative path, with the randomly chosen admin path masked."""
-    admin = yaml.safe_load((root / ".copier-answers.yml").read_text())["admin_url_path"]
+    admin = recorded_answers(root)["admin_url_path"]
     return {
         str(path.relative_to(root)): path.read_text().replace(admin, "<admin>/")
         for path in text_files(root)
@@ -175,7 +175,7 @@ def test_config_files_parse(rendered: Path) -> None:
 
 
 def test_the_answers_file_records_every_choice(rendered: Path, combination: Combination) -> None:
-    answers = yaml.safe_load((rendered / ".copier-answers.yml").read_text())
+    answers = recorded_answers(rendered)
 
     for axis in AXES:
         if axis in combination.answers:

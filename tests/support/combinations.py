@@ -117,3 +117,8 @@ def default_combination() -> Combination:
         if asked(answers):
             answers[axis] = default(axis)
     return Combination(answers)
+
+
+def recorded_answers(project: Path) -> dict[str, Any]:
+    """The answers a rendered project recorded in its .copier-answers.yml."""
+    return dict(yaml.safe_load((project / ".copier-answers.yml").read_text()))
