@@ -100,6 +100,25 @@ def shell(project: Project, env: dict[str, str], script: str) -> str:
     return result.stdout
 
 
+def wait_for_worker(project: Project, env: dict[str, str], log_name: str) -> None:
+    """Wait until a worker answers the project's own check (prodcheck's), so the
+    test's faults hit a running worker, not one still connecting. Asked again
+    until it answers: a Celery worker not yet listening misses a broadcast."""
+    output = shell(
+        project,
+        env,
+        "import json, time\nfrom django.conf import settings\n"
+        "from django.utils.module_loading import import_string\n"
+        "check = import_string(settings.TASKS_WORKER_CHECK)\n"
+        "deadline = time.monotonic() + 60\n"
+        "while not (answer := check(2))[0] and time.monotonic() < deadline:\n"
+        "    pass\n"
+        "print(json.dumps(answer))\n",
+    )
+    answered, detail = json.loads(output.strip().splitlines()[-1])
+    assert answered, f"{detail}:\n{(project.path / log_name).read_text()[-5000:]}"
+
+
 def enqueue_welcome_emails(project: Project, env: dict[str, str], emails: list[str]) -> None:
     """Create the users and enqueue their welcome e-mails, as sign-ups do."""
     shell(
@@ -284,6 +303,7 @@ def test_a_signup_while_the_broker_is_down_succeeds_and_its_welcome_email_arrive
             beat(project, env),
         ):
             served = Served(project, url, env)
+            wait_for_worker(project, env, "worker-outage.log")
             broker.stop()
             started = time.monotonic()
             answer = sign_up(served, email)
