@@ -163,12 +163,15 @@ def test_a_check_still_hung_is_not_started_again_by_the_next_probe(
     settings.READINESS_TIMEOUT_SECONDS = 1.0
     settings.READINESS_CACHE_SECONDS = 0
     client.get("/readyz")
+    # Only the hung check from here, so the time measured is the probe's own
+    # and not a database round trip on a loaded machine.
+    settings.READINESS_CHECKS = [f"{__name__}.check_hung_service"]
 
     started = time.monotonic()
     response = client.get("/readyz")
 
     assert time.monotonic() - started < 0.5
-    assert response.json()["failing"] == ["hung_service"]
+    assert response.json()["checks"] == {"hung_service": "unavailable"}
     assert len(hung_dependency.connections) == 1
 
 
