@@ -4,7 +4,10 @@ import logging
 import re
 from typing import Any
 
+from django.utils.log import AdminEmailHandler
 from django.views.debug import SafeExceptionReporterFilter
+
+logger = logging.getLogger(__name__)
 
 # The user-info part of a URL: scheme://user:password@host, or scheme://:password@host.
 URL_PASSWORD = re.compile(r"(?P<start>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
@@ -30,3 +33,17 @@ class AsWarning(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.levelno, record.levelname = logging.WARNING, "WARNING"
         return True
+
+
+class ErrorMail(AdminEmailHandler):
+    """Django's error e-mail to ADMINS that never fails the request it reports.
+
+    With MAILERS, Django sends it without fail_silently: a mail server that is
+    down would turn the 500 page into a dropped connection.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            super().emit(record)
+        except Exception:
+            logger.warning("error report not e-mailed to ADMINS", exc_info=True)
