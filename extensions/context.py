@@ -58,6 +58,9 @@ UNSUPPORTED: list[tuple[dict[str, str], str]] = [
 
 # Deploy targets that run the project's container image (the generated Dockerfile).
 IMAGE_TARGETS = ("docker-compose", "kubernetes", "fly", "render")
+# Targets whose web instances have no disk in common: uploads need object storage.
+UNSHARED_DISK_TARGETS = ("kubernetes", "fly", "render", "heroku")
+USERS_MIGRATIONS_BEFORE_AVATAR = {"session": "0001_initial", "jwt": "0002_user_token_generation"}
 
 
 def unsupported_reason(**answers: Any) -> str:
@@ -277,6 +280,14 @@ class ContextUpdater(ContextHook):
         context["integration_packages"] = integration_packages(answers)
         context["url_variables"] = url_variables(answers)
         context["service_urls"] = functools.partial(service_urls, answers)
+        # The avatar migration follows the last migration the auth mode has.
+        context["users_migration_before_avatar"] = USERS_MIGRATIONS_BEFORE_AVATAR[
+            str(answers["auth"])
+        ]
+        # Instances that share no disk lose files uploaded to one of them.
+        context["media_requires_object_storage"] = (
+            context.get("deploy_target") in UNSHARED_DISK_TARGETS
+        )
 
 
 class HelpersExtension(Extension):

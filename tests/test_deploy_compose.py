@@ -112,6 +112,7 @@ def test_compose_runs_exactly_the_services_the_combination_needs(
 ) -> None:
     expected = {
         "proxy",
+        "backup",
         *application_services(combination),
         *(BACKING_SERVICES[name] for name in combination.services),
     }
@@ -211,8 +212,50 @@ def test_the_database_lives_on_a_named_volume(deployed: Path, combination: Combi
         # The image makes the mount point the app's, so a new volume is writable by it.
         assert f"chown app:app /var/lib/{slug}" in (deployed / "Dockerfile").read_text()
     else:
-        assert services["db"]["volumes"] == ["postgres:/var/lib/postgresql"]
+        # PGDATA of postgres:17
+        assert services["db"]["volumes"] == ["postgres:/var/lib/postgresql/data"]
         assert "postgres" in compose["volumes"]
+
+
+def test_a_backup_service_backs_up_daily_into_a_volume_of_its_own(
+    deployed: Path, combination: Combination
+) -> None:
+    compose = compose_file(deployed)
+    backup, web = compose["services"]["backup"], compose["services"]["web"]
+    slug = recorded_answers(deployed)["project_slug"]
+    directory = f"/var/backups/{slug}"
+
+    assert (backup["build"], backup["image"]) == (".", web["image"])
+    assert backup["command"] == [
+        "sh",
+        "-c",
+        "while python manage.py backup; do sleep 86400; done",
+    ]
+    assert backup["environment"]["BACKUP_DIR"] == directory
+    assert backup["environment"].items() > web["environment"].items() - {
+        ("FORWARDED_ALLOW_IPS", "*"),
+        ("DJANGO_TRUSTED_PROXY_COUNT", "1"),
+    }
+    assert f"backups:{directory}" in backup["volumes"]
+    assert "backups" in compose["volumes"]
+    if combination.answers["database"] == "sqlite":  # it reads the database file
+        assert f"data:/var/lib/{slug}" in backup["volumes"]
+    assert backup["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    assert directory in backup["healthcheck"]["test"][1]
+    # A new volume takes the ownership of the image's directory: the app's.
+    assert f"chown app:app {directory}" in (deployed / "Dockerfile").read_text()
+
+
+def test_the_image_has_a_pg_dump_as_new_as_the_compose_database(
+    deployed: Path, combination: Combination
+) -> None:
+    dockerfile = (deployed / "Dockerfile").read_text()
+    if combination.answers["database"] == "postgresql":
+        major = compose_file(deployed)["services"]["db"]["image"].partition(":")[2]
+        assert f"ARG PG_MAJOR={major}\n" in dockerfile
+        assert "postgresql-client-${PG_MAJOR}" in dockerfile
+    else:  # SQLite is backed up by Python's sqlite3
+        assert "postgresql-client" not in dockerfile
 
 
 def test_secrets_stay_out_of_git_and_out_of_the_image(deployed: Path, tmp_path: Path) -> None:

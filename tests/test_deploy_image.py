@@ -192,6 +192,33 @@ def test_check_deploy_passes_inside_the_image(image: BuiltImage, database: str) 
     assert "no issues" in output
 
 
+def test_the_compose_backup_service_command_backs_up_inside_the_image(
+    image: BuiltImage,
+) -> None:
+    # A database of its own: the release test below must find one never migrated.
+    database = f"{image.combination.slug}_image_backup"
+    services.recreate_database(database)
+    compose = yaml.safe_load((image.path / "compose.yaml").read_text())
+    backup = compose["services"]["backup"]
+    # One turn of the service's loop: the backup, without the day's sleep after it.
+    (script,) = [arg for arg in backup["command"] if "manage.py backup" in arg]
+    once = script.split("while ", 1)[1].split("; do", 1)[0]
+    directory = backup["environment"]["BACKUP_DIR"]
+    env = image.production_env(database) | {"BACKUP_DIR": directory}
+
+    output = in_container(
+        image,
+        "sh",
+        "-c",
+        f"python manage.py migrate --noinput -v 0 && {once} && pg_dump --version",
+        env=env,
+    )
+
+    assert f"Backed up to {directory}/" in output
+    major = compose["services"]["db"]["image"].partition(":")[2]
+    assert f"pg_dump (PostgreSQL) {major}." in output
+
+
 @contextmanager
 def serving(image: BuiltImage, env: dict[str, str]) -> Iterator[str]:
     """The image's default command (gunicorn) in a container; yield its base URL."""
@@ -296,7 +323,8 @@ def test_every_background_process_runs_in_the_image_and_reaches_its_broker(
         healthcheck = compose["services"][name]["healthcheck"]["test"]
         with running_in_container(image, command, env, name) as log:
             time.sleep(8)
-            in_container(image, *healthcheck[1:], env=env)
+            assert healthcheck[0] == "CMD-SHELL", healthcheck
+            in_container(image, "sh", "-c", healthcheck[1], env=env)
             if image.combination.answers["task_queue"] == "celery" and name == "worker":
                 pong = in_container(
                     image, "celery", "-A", "config", "inspect", "ping", "--timeout", "10", env=env

@@ -162,10 +162,14 @@ def the(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {
+    specs = {
         f"{o['kind']}/{o['metadata']['name']}": o["spec"]["template"]["spec"]
         for o in objects
         if o["kind"] in ("Deployment", "Job")
+    }
+    return specs | {
+        f"CronJob/{o['metadata']['name']}": o["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        for o in find(objects, "CronJob")
     }
 
 
@@ -341,6 +345,27 @@ def test_every_pod_runs_non_root_read_only_unprivileged_and_limited(
             assert mounts.get("/tmp") in tmp, name
 
 
+def test_a_daily_cronjob_backs_up_into_its_own_volume_one_at_a_time(
+    copie_session: Any, combination: Combination
+) -> None:
+    objects = kustomize_build(rendered_with_secrets(copie_session, combination))
+    cronjob = the(objects, "CronJob", "backup")["spec"]
+    spec = pod_specs(objects)["CronJob/backup"]
+    (container,) = spec["containers"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+
+    assert cronjob["schedule"].split()[2:] == ["*", "*", "*"]  # once a day
+    assert cronjob["concurrencyPolicy"] == "Forbid"
+    assert container["command"] == ["python", "manage.py", "backup"]
+    assert {"name": "BACKUP_DIR", "value": "/backups"} in container["env"]
+    claim = volumes[mounts["/backups"]]["persistentVolumeClaim"]["claimName"]
+    assert the(objects, "PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert [e["configMapRef"]["name"] for e in container["envFrom"] if "configMapRef" in e] == [
+        c["metadata"]["name"] for c in find(objects, "ConfigMap")
+    ]
+
+
 def test_the_readme_gives_the_release_commands_in_order(
     copie_session: Any, combination: Combination
 ) -> None:
@@ -378,6 +403,8 @@ def test_the_readme_gives_the_release_commands_in_order(
         "ConfigMap",
         "Secret",
         "Job",
+        "CronJob",
+        "PersistentVolumeClaim",
     }
 
 
@@ -404,6 +431,12 @@ def real_secrets(project: Project, example: dict[str, str], database_url: str) -
         **production_env(project),
         **services.service_env(project.combination),
         "DATABASE_URL": database_url,
+        # The uploads bucket production requires here: the Job and the probes upload
+        # nothing, so it is never reached (tests/test_uploads.py proves uploads).
+        "MEDIA_STORAGE_URL": "s3://never-reached-media",
+        "AWS_ACCESS_KEY_ID": "never-used",
+        "AWS_SECRET_ACCESS_KEY": "never-used",
+        "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
     }
     missing = example.keys() - available.keys()
     assert not missing, f"secrets.env.example asks for values the app never reads: {missing}"

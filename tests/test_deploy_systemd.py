@@ -112,11 +112,16 @@ def graceful_timeout(project: Path) -> int:
 # --- every combination: what the units run ----------------------------------
 
 
-def test_there_is_a_unit_per_process_and_a_daily_timer_without_a_queue(
+def test_there_is_a_unit_per_process_a_daily_backup_and_a_daily_timer_without_a_queue(
     rendered: Path, combination: Combination
 ) -> None:
     slug = slug_of(rendered)
     expected = {f"{slug}.socket", f"{slug}.service", f"{slug}-release.service"}
+    expected |= {f"{slug}-backup.service", f"{slug}-backup.timer"}
+    backup_timer = units_of(rendered)[f"{slug}-backup.timer"]
+    assert value(backup_timer, "Timer", "OnCalendar") == "daily"
+    assert value(backup_timer, "Timer", "Persistent") == "true"
+    assert value(backup_timer, "Install", "WantedBy") == "timers.target"
     expected |= {f"{slug}-{name}.service" for name in background_processes(combination.answers)}
     if combination.answers["task_queue"] == "none":
         expected |= {f"{slug}-clearsessions.service", f"{slug}-clearsessions.timer"}
@@ -147,6 +152,11 @@ def test_the_units_run_the_commands_every_target_runs_from_the_venv(
         assert values(units[f"{slug}-clearsessions.service"], "Service", "ExecStart") == [
             bin_dir + "python manage.py clearsessions"
         ]
+    backup = units[f"{slug}-backup.service"]
+    assert values(backup, "Service", "ExecStart") == [bin_dir + "python manage.py backup"]
+    # Archives go to the one directory the sandbox lets it write.
+    assert f"{slug}-backups" in values(backup, "Service", "StateDirectory")
+    assert f"BACKUP_DIR=/var/lib/{slug}-backups" in values(backup, "Service", "Environment")
 
 
 def test_every_service_runs_sandboxed_as_the_project_user_with_its_environment_file(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import time
@@ -29,18 +28,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-import requests
 
 from tests.support.building import build
 from tests.support.combinations import Combination
-from tests.support.mailbox import Mailbox
+from tests.support.mailbox import Mailbox, welcome_emails
 from tests.support.private_servers import PrivateRabbitMQ, PrivateRedis, private_server
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
 from tests.support.server import gunicorn, stop_process_group
-from tests.support.signin import PASSWORD, Served, cookie_header
+from tests.support.signin import Served, sign_up
 from tests.support.waiting import wait_until
+from tests.support.workers import shell, wait_for_worker, worker
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +49,6 @@ SMTP_HOLD_SECONDS = 1.5
 # visibility timeout (30 minutes in production settings); the test shortens it.
 VISIBILITY_TIMEOUT = "8"
 
-WORKER_COMMANDS = {
-    "celery": ["celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"],
-    "huey": ["python", "manage.py", "run_huey", "--workers", "2"],
-    "django-q2": ["python", "manage.py", "qcluster"],
-}
 # Huey and django-q's Redis broker forget a task once a worker takes it: a
 # periodic sweep (every minute) re-enqueues welcome e-mails still unsent after
 # this many seconds (15 minutes in production settings); the test shortens it.
@@ -72,51 +66,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "queue_combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
         )
-
-
-@contextmanager
-def worker(
-    project: Project, env: dict[str, str], log_name: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    command = WORKER_COMMANDS[project.answers["task_queue"]]
-    with (project.path / log_name).open("wb") as log:
-        process = subprocess.Popen(
-            [str(project.venv / "bin" / command[0]), *command[1:]],
-            cwd=project.path,
-            env=project.environment(env, services=True),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            stop_process_group(process)
-
-
-def shell(project: Project, env: dict[str, str], script: str) -> str:
-    result = project.manage("shell", "-c", script, env=env)
-    assert result.returncode == 0, explain(result)
-    return result.stdout
-
-
-def wait_for_worker(project: Project, env: dict[str, str], log_name: str) -> None:
-    """Wait until a worker answers the project's own check (prodcheck's), so the
-    test's faults hit a running worker, not one still connecting. Asked again
-    until it answers: a Celery worker not yet listening misses a broadcast."""
-    output = shell(
-        project,
-        env,
-        "import json, time\nfrom django.conf import settings\n"
-        "from django.utils.module_loading import import_string\n"
-        "check = import_string(settings.TASKS_WORKER_CHECK)\n"
-        "deadline = time.monotonic() + 60\n"
-        "while not (answer := check(2))[0] and time.monotonic() < deadline:\n"
-        "    pass\n"
-        "print(json.dumps(answer))\n",
-    )
-    answered, detail = json.loads(output.strip().splitlines()[-1])
-    assert answered, f"{detail}:\n{(project.path / log_name).read_text()[-5000:]}"
 
 
 def enqueue_welcome_emails(project: Project, env: dict[str, str], emails: list[str]) -> None:
@@ -232,42 +181,6 @@ def beat(project: Project, env: dict[str, str]) -> Iterator[None]:
             yield
         finally:
             stop_process_group(process)
-
-
-def sign_up(served: Served, email: str) -> requests.Response:
-    """Sign up as a new user would: the API (jwt) or the allauth sign-up page (session)."""
-    headers = served.https_headers
-    if served.project.answers["auth"] == "jwt":
-        return requests.post(
-            f"{served.url}/api/auth/register/",
-            json={"email": email, "password": PASSWORD},
-            headers=headers,
-            timeout=60,
-        )
-    page = requests.get(f"{served.url}/accounts/signup/", headers=headers, timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, page.text[:2000]
-    return requests.post(
-        f"{served.url}/accounts/signup/",
-        data={
-            "email": email,
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "csrfmiddlewaretoken": token[1],
-        },
-        headers={**headers, "Cookie": cookie_header(dict(page.cookies))},
-        allow_redirects=False,
-        timeout=60,
-    )
-
-
-def welcome_emails(mailbox: Mailbox, email: str) -> set[str]:
-    """The distinct welcome e-mails *email* received (by Message-ID)."""
-    return {
-        str(message["Message-ID"])
-        for message in mailbox.messages
-        if email in str(message["To"]) and str(message["Message-ID"]).startswith("<welcome.")
-    }
 
 
 @contextmanager

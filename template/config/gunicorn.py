@@ -6,6 +6,8 @@ Every value can be tuned from the environment; docs/design.md gives the reasons.
 import gc
 import math
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -109,3 +111,34 @@ def when_ready(server: object) -> None:
     for alias in caches.settings:
         caches.create_connection(alias)
     gc.freeze()
+
+
+# Prometheus (apps/core/metrics.py): each worker writes its values to one
+# directory and /metrics sums them, so a scrape sees every worker, not one.
+# It must be known before Django (and prometheus_client) is imported.
+made_metrics_dir = ""
+if os.environ.get("METRICS_TOKEN") and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    made_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(
+        prefix="prometheus-web-"
+    )
+
+
+def on_starting(server: object) -> None:
+    """A fresh count per master: values a previous run left in the directory are dropped."""
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        shutil.rmtree(directory, ignore_errors=True)
+        Path(directory).mkdir(parents=True)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's live gauges go; its counters stay in the sum."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]
+
+
+def on_exit(server: object) -> None:
+    """Remove the directory made above; one the environment named is left for its owner."""
+    if made_metrics_dir:
+        shutil.rmtree(made_metrics_dir, ignore_errors=True)

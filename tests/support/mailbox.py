@@ -15,10 +15,12 @@ class Mailbox:
     """Real SMTP on a free port. ``delay`` holds each message before accepting it,
     so a test can catch a sender in the middle of a delivery."""
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, hostname: str = "127.0.0.1") -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Any] = []
+        # The address each message came from, by Message-ID: which process sent it.
+        self.senders: dict[str, str] = {}
         self.in_flight = 0
         outer = self
 
@@ -27,13 +29,16 @@ class Mailbox:
                 outer.in_flight += 1
                 try:
                     await asyncio.sleep(delay)
-                    outer.messages.append(message_from_bytes(envelope.content))
+                    message = message_from_bytes(envelope.content)
+                    outer.senders[str(message["Message-ID"])] = str(session.peer[0])
+                    outer.messages.append(message)
                 finally:
                     outer.in_flight -= 1
                 return "250 Message accepted"
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        # Containers reach it through their network's gateway: hostname="0.0.0.0".
+        self.controller = Controller(Handler(), hostname=hostname, port=self.port)
 
     def __enter__(self) -> Mailbox:
         self.controller.start()
@@ -64,3 +69,12 @@ class Mailbox:
         """Messages per recipient counted by Message-ID: what the recipient's mailbox shows."""
         seen = {(str(m["To"]), str(m["Message-ID"])) for m in self.messages}
         return Counter(recipient for recipient, _ in seen)
+
+
+def welcome_emails(mailbox: Mailbox, email: str) -> set[str]:
+    """The distinct welcome e-mails *email* received (by Message-ID)."""
+    return {
+        str(message["Message-ID"])
+        for message in mailbox.messages
+        if email in str(message["To"]) and str(message["Message-ID"]).startswith("<welcome.")
+    }

@@ -88,3 +88,30 @@ def signed_in_headers(served: Served, email: str) -> dict[str, str]:
 
 def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def sign_up(served: Served, email: str) -> requests.Response:
+    """Sign up as a new user would: the API (jwt) or the allauth sign-up page (session)."""
+    headers = served.https_headers
+    if served.project.answers["auth"] == "jwt":
+        return requests.post(
+            f"{served.url}/api/auth/register/",
+            json={"email": email, "password": PASSWORD},
+            headers=headers,
+            timeout=60,
+        )
+    page = requests.get(f"{served.url}/accounts/signup/", headers=headers, timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, page.text[:2000]
+    return requests.post(
+        f"{served.url}/accounts/signup/",
+        data={
+            "email": email,
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "csrfmiddlewaretoken": token[1],
+        },
+        headers={**headers, "Cookie": cookie_header(dict(page.cookies))},
+        allow_redirects=False,
+        timeout=60,
+    )

@@ -9,6 +9,8 @@ import uuid
 from contextvars import ContextVar
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Where an enqueued task carries the id of the request that enqueued it.
+TASK_REQUEST_ID_KEY = "x_request_id"
 _ACCEPTED = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 _current: ContextVar[str] = ContextVar("request_id", default="-")
 

@@ -6,9 +6,11 @@ from uuid import UUID
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils.http import urlsafe_base64_decode
 
+from apps.core.metrics import record_cache_read
 from apps.users.models import User
 
 PROFILE_CACHE_SECONDS = 300
@@ -22,6 +24,9 @@ class UserProfile:
     email: str
     full_name: str
     created_at: datetime
+    # The stored file's name ("" without one), never its URL: signed URLs
+    # expire, so one is made at each read (avatar_url) instead of cached.
+    avatar: str
 
     @property
     def owner_id(self) -> UUID:
@@ -34,7 +39,13 @@ PROFILE_FIELDS = tuple(field.name for field in fields(UserProfile))
 
 def profile_of(user: User) -> UserProfile:
     """The profile of a user already in hand, such as the signed-in one: no query."""
-    return UserProfile(**{name: getattr(user, name) for name in PROFILE_FIELDS})
+    values = {name: getattr(user, name) for name in PROFILE_FIELDS}
+    return UserProfile(**{**values, "avatar": user.avatar.name or ""})
+
+
+def avatar_url(profile: UserProfile) -> str | None:
+    """Where a client fetches the profile's avatar: signed and expiring on object storage."""
+    return default_storage.url(profile.avatar) if profile.avatar else None
 
 
 def active_users() -> QuerySet[User]:
@@ -60,7 +71,7 @@ def user_from_link(uid: str) -> User | None:
 
 
 def profile_cache_key(user_id: UUID | str) -> str:
-    return f"users:profile:v1:{user_id}"
+    return f"users:profile:v2:{user_id}"
 
 
 def user_profile(user_id: UUID | str) -> UserProfile | None:
@@ -71,6 +82,7 @@ def user_profile(user_id: UUID | str) -> UserProfile | None:
     """
     key = profile_cache_key(user_id)
     values = cache.get(key)
+    record_cache_read("users.profile", hit=values is not None)
     if values is None:
         values = active_users().filter(pk=user_id).values(*PROFILE_FIELDS).first()
         if values is None:

@@ -1,6 +1,9 @@
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
 from apps.core.api.serializers import StrictCharField
+from apps.users import avatars, selectors
 from apps.users.models import User
 from apps.users.selectors import UserProfile
 
@@ -21,7 +24,23 @@ class UserProfileSerializer(serializers.Serializer[UserProfile]):
     email = serializers.EmailField(read_only=True)
     full_name = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    avatar_url = serializers.SerializerMethodField()
+
+    def get_avatar_url(self, profile: UserProfile) -> str | None:
+        return selectors.avatar_url(profile)
 
 
 class ProfileUpdateSerializer(serializers.Serializer[User]):
     full_name = StrictCharField(max_length=150, allow_blank=True)
+
+
+class AvatarUploadSerializer(serializers.Serializer[User]):
+    """A multipart upload whose ``avatar`` part is decoded and re-encoded before it is kept."""
+
+    avatar = serializers.FileField(allow_empty_file=False)
+
+    def validate_avatar(self, upload: "UploadedFile[bytes]") -> "ContentFile[bytes]":
+        try:
+            return avatars.clean_avatar(upload)
+        except avatars.AvatarRejectedError as error:
+            raise serializers.ValidationError(str(error)) from None

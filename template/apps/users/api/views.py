@@ -2,18 +2,22 @@
 
 from uuid import UUID
 
+from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, permissions
-from rest_framework.exceptions import NotAuthenticated, NotFound
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import APIException, NotAuthenticated, NotFound
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.views import StrictQueryParamsMixin
 from apps.core.permissions import IsOwner
+from apps.core.schema import ErrorSerializer
 from apps.users import selectors, services
 from apps.users.api.serializers import (
+    AvatarUploadSerializer,
     ProfileUpdateSerializer,
     UserProfileSerializer,
     UserSerializer,
@@ -45,6 +49,48 @@ class MeView(StrictQueryParamsMixin, APIView):
             user=user, full_name=serializer.validated_data.get("full_name", user.full_name)
         )
         return Response(UserProfileSerializer(selectors.profile_of(updated)).data)
+
+
+class UploadTooLargeError(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The upload is larger than this endpoint accepts."
+
+
+# Room for the multipart boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD_BYTES = 16 * 1024
+
+
+class AvatarView(StrictQueryParamsMixin, APIView):
+    """The signed-in user's avatar: upload (multipart, part ``avatar``) or remove it."""
+
+    parser_classes = (MultiPartParser,)
+
+    @extend_schema(
+        request=AvatarUploadSerializer,
+        responses={
+            200: UserProfileSerializer,
+            413: OpenApiResponse(ErrorSerializer, description="Larger than AVATAR_MAX_BYTES."),
+        },
+    )
+    def put(self, request: Request) -> Response:
+        # Refused from its declared length, before Django spools the body to disk.
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if not declared.isdigit() or int(declared) > (
+            settings.AVATAR_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
+        ):
+            raise UploadTooLargeError
+        serializer = AvatarUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.set_avatar(
+            user=signed_in_user(request), image=serializer.validated_data["avatar"]
+        )
+        return Response(UserProfileSerializer(selectors.profile_of(user)).data)
+
+    @extend_schema(request=None, responses={200: UserProfileSerializer})
+    def delete(self, request: Request) -> Response:
+        user = services.remove_avatar(user=signed_in_user(request))
+        return Response(UserProfileSerializer(selectors.profile_of(user)).data)
 
 
 class UserDetailView(StrictQueryParamsMixin, APIView):

@@ -29,6 +29,7 @@ def test_me_returns_the_signed_in_user(signed_in_client: APIClient, user: User) 
         "email": user.email,
         "full_name": user.full_name,
         "created_at": response.json()["created_at"],
+        "avatar_url": None,
     }
 
 

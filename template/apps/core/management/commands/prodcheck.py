@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import sentry_sdk
 from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core import checks
@@ -24,6 +25,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils.module_loading import import_string
 
 from apps.core import health
+from apps.core.backups.selectors import latest_backup
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,36 @@ def _passes(dependency: str, detail: str) -> tuple[bool, str]:
     return True, detail
 
 
+def error_tracking() -> str:
+    """Where errors are reported: Sentry's host and project (never the DSN's key), or off."""
+    if not settings.SENTRY_DSN:
+        return "off: SENTRY_DSN is not set"
+    dsn = urlsplit(settings.SENTRY_DSN)
+    project = dsn.path.rstrip("/").rpartition("/")[2]
+    # Without SENTRY_RELEASE, sentry-sdk chose one (git's HEAD, a platform's revision) or none.
+    release = settings.SENTRY_RELEASE or sentry_sdk.get_client().options.get("release") or "none"
+    return (
+        f"Sentry, project {project} at {dsn.hostname}; "
+        f"environment {settings.SENTRY_ENVIRONMENT}, release {release}"
+    )
+
+
+def last_backup() -> str:
+    """When the newest archive in BACKUP_DIR was written: reported, not scored."""
+    found = latest_backup(settings.BACKUP_DIR)
+    if found is None:
+        return f"none in BACKUP_DIR ({settings.BACKUP_DIR}): schedule `manage.py backup`"
+    path, written = found
+    return f"last written {written:%Y-%m-%d %H:%M} UTC: {path}"
+
+
+# Reported after the score and not counted in it: what the 8 signals do not cover.
+EXTRAS: list[tuple[str, Callable[[], str]]] = [
+    ("Error tracking", error_tracking),
+    ("Backups", last_backup),
+]
+
+
 def probes(worker_timeout: float) -> list[tuple[str, Probe]]:
     """The eight signals in order, each with the probe that scores it."""
     return [
@@ -227,11 +259,13 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         signals = evaluate(options["worker_timeout"])
         score = sum(signal.healthy for signal in signals)
+        extras = {name: report() for name, report in EXTRAS}
         if options["json"]:
             payload = {
                 "score": score,
                 "out_of": len(signals),
                 "signals": [asdict(signal) for signal in signals],
+                "extras": extras,
             }
             self.stdout.write(json.dumps(payload, indent=2))
         else:
@@ -239,6 +273,8 @@ class Command(BaseCommand):
                 mark = "PASS" if signal.healthy else "FAIL"
                 self.stdout.write(f"{signal.number}. [{mark}] {signal.name:<26} {signal.detail}")
             self.stdout.write(f"Score: {score}/{len(signals)}")
+            for name, detail in extras.items():
+                self.stdout.write(f"   [INFO] {name:<26} {detail}")
         if score < options["fail_under"]:
             raise CommandError(
                 f"prodcheck scored {score}/{len(signals)}, below {options['fail_under']}"

@@ -1,0 +1,35 @@
+"""Back up the database and the filesystem's media files into one archive (apps/core/backups)."""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.core.backups import BackupError, services
+
+
+class Command(BaseCommand):
+    help = "Write a backup archive: the database's dump and the media files."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--output",
+            type=Path,
+            help="Archive file or directory to write it into (default: BACKUP_DIR, where "
+            "the archives beyond the newest BACKUP_KEEP are removed).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["output"] is None:
+                archive, removed = services.backup_into(
+                    settings.BACKUP_DIR, keep=settings.BACKUP_KEEP
+                )
+            else:
+                archive, removed = services.create_backup(options["output"]), []
+        except BackupError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(f"Backed up to {archive} ({archive.stat().st_size} bytes)")
+        for old in removed:
+            self.stdout.write(f"Removed {old}")

@@ -1,0 +1,30 @@
+"""Restore a backup archive written by `manage.py backup`, into an empty database."""
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.core.backups import BackupError, services
+
+
+class Command(BaseCommand):
+    help = "Restore the database and media files of a backup archive."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("archive", type=Path, help="An archive written by `backup`.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Restore into a database that holds tables, replacing the backup's tables.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            restored = services.restore_backup(options["archive"], force=options["force"])
+        except BackupError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            f"Restored {options['archive']}: {restored.tables} tables, "
+            f"{restored.media_files} media files"
+        )

@@ -1,0 +1,179 @@
+"""A backup restores: every row of every table and the uploaded files come back.
+
+For each queue (and broker) on PostgreSQL, and for SQLite, under production
+settings: users and an uploaded file are created, ``manage.py backup`` writes
+its archive, the database is dropped and created empty, the file deleted, and
+``manage.py restore`` brings back every table's rows (compared row by row) and
+the file. A database that holds tables is refused without ``--force`` and
+replaced with it. The dump is pg_dump's or SQLite's backup API's, run as the
+project runs them: no server starts, each step is one manage.py call.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.building import build
+from tests.support.combinations import Combination
+from tests.support.production import fresh_database_url, production_env
+from tests.support.project import Project, explain
+from tests.support.selection import closest_to_defaults
+
+pytestmark = pytest.mark.slow
+
+USERS = 6
+UPLOAD = "backup-proof/avatar.bin"
+UPLOAD_BYTES = bytes(range(256)) * 64
+
+# Every table's rows, each row as JSON, sorted: two snapshots are equal when
+# the tables hold the same rows, whatever order a scan returns them in.
+SNAPSHOT = """
+import json
+from django.db import connection
+tables = {}
+with connection.cursor() as cursor:
+    for table in connection.introspection.table_names():
+        cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+        tables[table] = sorted(json.dumps(row, default=str) for row in cursor.fetchall())
+print(json.dumps(tables))
+"""
+
+CREATE_DATA = f"""
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from apps.users.models import User
+for number in range({USERS}):
+    User.objects.create_user(email=f"user{{number}}@example.com", password="not-a-secret-1")
+default_storage.save({UPLOAD!r}, ContentFile({UPLOAD_BYTES!r}))
+"""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    by_database = closest_to_defaults(metafunc.config, "database")
+    if "combination" in metafunc.fixturenames:
+        queues = closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
+        sqlite = [c for c in by_database if c.answers["database"] == "sqlite"]
+        metafunc.parametrize("combination", grouped([*queues, *sqlite]), scope="module")
+    if "postgresql_combination" in metafunc.fixturenames:
+        # One is enough: the tool is looked up the same way whatever the queue.
+        postgresql = [c for c in by_database if c.answers["database"] == "postgresql"]
+        metafunc.parametrize("postgresql_combination", grouped(postgresql))
+
+
+def grouped(combinations: list[Combination]) -> list[Any]:
+    """One parameter per combination, run on the xdist worker that builds it."""
+    return [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations]
+
+
+@dataclass
+class BackedUp:
+    project: Project
+    env: dict[str, str]
+    archive: Path
+    rows: dict[str, list[str]]
+
+    def manage(self, *args: str, **env: str) -> Any:
+        return self.project.manage(*args, env=self.env | env)
+
+    def snapshot(self) -> dict[str, list[str]]:
+        result = self.manage("shell", "-v", "0", "-c", SNAPSHOT)
+        assert result.returncode == 0, explain(result)
+        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    @property
+    def upload(self) -> Path:
+        return self.project.path / "media" / UPLOAD
+
+    def drop_database(self) -> None:
+        """Drop the database and create it empty; delete the uploaded file."""
+        fresh_database_url(self.project, "backups")
+        shutil.rmtree(self.upload.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def backed_up(combination: Combination, copie_session: Any) -> Iterator[BackedUp]:
+    """A production database with users and an upload, and the archive `backup` wrote of it."""
+    project = build(combination, copie_session)
+    env = production_env(project) | {"DATABASE_URL": fresh_database_url(project, "backups")}
+    state = BackedUp(project, env, project.path / "backups-proof" / "backup.tar.gz", {})
+    shutil.rmtree(state.archive.parent, ignore_errors=True)
+    shutil.rmtree(state.upload.parent, ignore_errors=True)
+    for step in (("migrate", "--noinput"), ("shell", "-v", "0", "-c", CREATE_DATA)):
+        result = state.manage(*step)
+        assert result.returncode == 0, explain(result)
+    state.rows = state.snapshot()
+    result = state.manage("backup", "--output", str(state.archive))
+    assert result.returncode == 0, explain(result)
+    yield state
+    shutil.rmtree(state.archive.parent, ignore_errors=True)
+    shutil.rmtree(state.upload.parent, ignore_errors=True)
+
+
+def test_a_restore_into_an_empty_database_brings_back_every_row_and_upload(
+    backed_up: BackedUp, record_property: Any
+) -> None:
+    backed_up.drop_database()
+    assert backed_up.snapshot() == {}, "the database was not empty before the restore"
+    assert not backed_up.upload.exists()
+
+    result = backed_up.manage("restore", str(backed_up.archive))
+
+    assert result.returncode == 0, explain(result)
+    restored = backed_up.snapshot()
+    assert restored == backed_up.rows
+    assert len(restored["users_user"]) == USERS
+    assert backed_up.upload.read_bytes() == UPLOAD_BYTES
+    rows = sum(len(table) for table in restored.values())
+    record_property(
+        "backups",
+        f"{len(restored)} tables, {rows} rows and 1 upload equal after a restore "
+        f"({backed_up.archive.stat().st_size} bytes archive)",
+    )
+
+
+def test_a_restore_into_a_database_with_tables_is_refused_unless_forced(
+    backed_up: BackedUp,
+) -> None:
+    backed_up.drop_database()
+    for step in (("migrate", "--noinput"), ("shell", "-v", "0", "-c", CREATE_DATA)):
+        result = backed_up.manage(*step)
+        assert result.returncode == 0, explain(result)
+    other_rows = backed_up.snapshot()
+    assert other_rows != backed_up.rows  # other users, other password hashes
+
+    refused = backed_up.manage("restore", str(backed_up.archive))
+
+    assert refused.returncode != 0
+    assert "is not empty" in refused.stderr
+    assert "--force" in refused.stderr
+    assert backed_up.snapshot() == other_rows, "a refused restore changed the database"
+
+    forced = backed_up.manage("restore", "--force", str(backed_up.archive))
+
+    assert forced.returncode == 0, explain(forced)
+    assert backed_up.snapshot() == backed_up.rows
+
+
+def test_a_backup_without_pg_dump_names_the_missing_tool(
+    postgresql_combination: Combination, copie_session: Any
+) -> None:
+    project = build(postgresql_combination, copie_session)
+    env = production_env(project) | {"DATABASE_URL": fresh_database_url(project, "backups")}
+    archive = project.path / "backups-proof" / "never.tar.gz"
+
+    # The project's own venv only: no PostgreSQL client tools on PATH.
+    result = project.manage(
+        "backup", "--output", str(archive), env=env | {"PATH": str(project.venv / "bin")}
+    )
+
+    assert result.returncode != 0
+    assert "pg_dump not found on PATH" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not archive.exists()
