@@ -64,6 +64,8 @@ NOTE_SECTIONS = {
     "k8s_probes": "kubernetes: migrate Job and probes",
     "k8s_background": "kubernetes: background Deployments",
     "soak": "sustained load: soak and worker memory",
+    "compose_up": "docker-compose under podman: up to healthy",
+    "compose_restart": "docker-compose under podman: restarts under load",
 }
 
 _session: dict[str, Any] = {"config": None, "suites": 0, "suites_finished": 0}

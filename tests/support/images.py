@@ -26,6 +26,9 @@ from tests.support.processes import exclusive
 
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# Debian trixie's python3, the one version the python stand-in can be.
+STAND_IN_PYTHON = "3.13"
+DEBOOTSTRAP_ATTEMPTS = 3
 LOCK_DIR = Path(os.environ.get("DJANGO_PROD_IMAGES", Path.home() / ".cache" / "django-prod"))
 
 # The official image's environment (docker-library/python), as far as it matters here.
@@ -78,17 +81,7 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
             root = Path(scratch) / "rootfs"
-            run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    "--include=python3,python3-venv,ca-certificates",
-                    "trixie",
-                    str(root),
-                    DEBIAN_MIRROR,
-                ],
-                timeout=1200,
-            )
+            _debootstrap(root, include="python3,python3-venv,ca-certificates")
             interpreter = f"python{python_version}"
             if not (root / "usr" / "bin" / interpreter).exists():
                 raise AssertionError(
@@ -114,6 +107,24 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
             if tar.wait() != 0:
                 raise AssertionError("tar of the stand-in root file system failed")
         return name, time.monotonic() - started
+
+
+def _debootstrap(root: Path, *, include: str) -> None:
+    """A trixie minbase into *root*, tried again when the mirror fails a download.
+
+    deb.debian.org is a CDN whose index can name a package a moment before the
+    server that answers has the file ("Couldn't download package").
+    """
+    for attempt in range(1, DEBOOTSTRAP_ATTEMPTS + 1):
+        shutil.rmtree(root, ignore_errors=True)
+        command = ["debootstrap", "--variant=minbase", f"--include={include}", "trixie"]
+        try:
+            run([*command, str(root), DEBIAN_MIRROR], timeout=1200)
+            return
+        except AssertionError:
+            if attempt == DEBOOTSTRAP_ATTEMPTS:
+                raise
+            time.sleep(20 * attempt)
 
 
 def build(context: Path, tag: str, *, build_args: Mapping[str, str] | None = None) -> float:
