@@ -8,6 +8,7 @@ worker (``xdist_group``), so each combination is rendered and installed once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ import pytest
 from tests.support import matrix_report
 from tests.support.building import build
 from tests.support.combinations import TEMPLATE_ROOT
+from tests.support.object_storage import PrivateS3
+from tests.support.private_servers import private_server
 from tests.support.project import Project
 from tests.support.selection import selected_suites
 
@@ -125,3 +128,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
         for line in row["services"]:
             terminalreporter.write_line(f"    {line}")
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[PrivateS3]:
+    """moto's S3 server, started on first use by a worker and shared by its tests."""
+    with private_server(PrivateS3) as server:
+        yield server

@@ -5,8 +5,10 @@ settings: users and an uploaded file are created, ``manage.py backup`` writes
 its archive, the database is dropped and created empty, the file deleted, and
 ``manage.py restore`` brings back every table's rows (compared row by row) and
 the file. A database that holds tables is refused without ``--force`` and
-replaced with it. The dump is pg_dump's or SQLite's backup API's, run as the
-project runs them: no server starts, each step is one manage.py call.
+replaced with it. With ``BACKUP_STORAGE_URL`` naming a bucket on a real S3 API
+server (moto), a scheduled backup lands in the bucket and restores from there.
+The dump is pg_dump's or SQLite's backup API's, run as the project runs them:
+no server starts, each step is one manage.py call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 
 from tests.support.building import build
 from tests.support.combinations import Combination
+from tests.support.object_storage import PrivateS3
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
@@ -177,3 +180,49 @@ def test_a_backup_without_pg_dump_names_the_missing_tool(
     assert "pg_dump not found on PATH" in result.stderr
     assert "Traceback" not in result.stderr
     assert not archive.exists()
+
+
+def test_a_scheduled_backup_goes_to_object_storage_and_restores_from_it(
+    postgresql_combination: Combination,
+    copie_session: Any,
+    s3: PrivateS3,
+    tmp_path: Path,
+    record_property: Any,
+) -> None:
+    project = build(postgresql_combination, copie_session)
+    bucket = s3.new_bucket()
+    offsite = {
+        **s3.media_env(bucket),
+        "MEDIA_STORAGE_URL": "",
+        "BACKUP_STORAGE_URL": f"s3://{bucket}/backups",
+        "BACKUP_DIR": str(tmp_path / "backups"),
+    }
+    env = production_env(project) | {"DATABASE_URL": fresh_database_url(project, "backups")}
+    state = BackedUp(project, env | offsite, tmp_path, {})
+    shutil.rmtree(state.upload.parent, ignore_errors=True)
+    for step in (("migrate", "--noinput"), ("shell", "-v", "0", "-c", CREATE_DATA)):
+        result = state.manage(*step)
+        assert result.returncode == 0, explain(result)
+    state.rows = state.snapshot()
+
+    result = state.manage("backup")
+
+    assert result.returncode == 0, explain(result)
+    [archive] = (tmp_path / "backups").glob("*.tar.gz")
+    assert s3.keys(bucket) == [f"backups/{archive.name}"]
+    stored = s3.client().get_object(Bucket=bucket, Key=f"backups/{archive.name}")["Body"].read()
+    assert stored == archive.read_bytes()
+
+    # The host is lost: no local archive, an empty database, no upload.
+    archive.unlink()
+    state.drop_database()
+    restored = state.manage("restore", archive.name)
+
+    assert restored.returncode == 0, explain(restored)
+    assert state.snapshot() == state.rows
+    assert state.upload.read_bytes() == UPLOAD_BYTES
+    record_property(
+        "backups",
+        f"off-site: s3://{bucket}/backups/{archive.name} ({len(stored)} bytes) restored "
+        f"{sum(len(rows) for rows in state.rows.values())} rows",
+    )

@@ -28,7 +28,6 @@ from extensions.context import UNSHARED_DISK_TARGETS
 from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.object_storage import PrivateS3
-from tests.support.private_servers import private_server
 from tests.support.production import release
 from tests.support.selection import closest_to_defaults, selected_combinations
 from tests.support.server import gunicorn
@@ -68,12 +67,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "deployed",
             [files_param(c) for c in combinations if c.answers["deploy_target"] != "none"],
         )
-
-
-@pytest.fixture(scope="session")
-def s3() -> Iterator[PrivateS3]:
-    with private_server(PrivateS3) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -28,14 +28,12 @@ AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024)
 AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=25_000_000)
 
 
-def media_storage(url: str) -> dict[str, Any]:
-    """The STORAGES["default"] entry for MEDIA_STORAGE_URL, or the local disk when empty."""
-    if not url:
-        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+def s3_storage(url: str, variable: str) -> dict[str, Any]:
+    """The STORAGES entry for *variable*'s ``s3://BUCKET[/PREFIX]``: private, URLs signed."""
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc:
         raise ImproperlyConfigured(
-            f"MEDIA_STORAGE_URL must read s3://BUCKET or s3://BUCKET/PREFIX (got {url!r})."
+            f"{variable} must read s3://BUCKET or s3://BUCKET/PREFIX (got {url!r})."
         )
     return {
         "BACKEND": "storages.backends.s3.S3Storage",
@@ -55,6 +53,13 @@ def media_storage(url: str) -> dict[str, Any]:
             "signature_version": "s3v4",
         },
     }
+
+
+def media_storage(url: str) -> dict[str, Any]:
+    """The STORAGES["default"] entry for MEDIA_STORAGE_URL, or the local disk when empty."""
+    if not url:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    return s3_storage(url, "MEDIA_STORAGE_URL")
 
 
 MEDIA_STORAGE = media_storage(env.str("MEDIA_STORAGE_URL", default=""))

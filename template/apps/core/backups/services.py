@@ -3,7 +3,8 @@
 An archive is one gzipped tar: manifest.json (format, database vendor, time),
 the database's dump (a module per vendor: pg_dump's custom format, or an SQLite
 copy made with its online backup API) and, when uploads live on the filesystem,
-media/ with MEDIA_ROOT's files. Object storage keeps its own copies.
+media/ with MEDIA_ROOT's files. Object storage keeps its own copies. With
+BACKUP_STORAGE_URL, scheduled archives are also copied to the "backups" storage.
 """
 
 import json
@@ -17,11 +18,12 @@ from pathlib import Path
 from typing import Protocol, cast
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
 
 from apps.core.backups import BackupError
-from apps.core.backups.selectors import ARCHIVE_SUFFIX, archives
+from apps.core.backups.selectors import ARCHIVE_SUFFIX, archives, offsite_archives
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -104,6 +106,31 @@ def backup_into(directory: Path, *, keep: int) -> tuple[Path, list[Path]]:
     for old in removed:
         old.unlink()
     return archive, removed
+
+
+def offsite_storage() -> Storage | None:
+    """The storage scheduled archives are copied to (BACKUP_STORAGE_URL), or None."""
+    return storages["backups"] if "backups" in settings.STORAGES else None
+
+
+def copy_offsite(archive: Path, storage: Storage, *, keep: int) -> tuple[str, list[str]]:
+    """Copy *archive* into *storage*; remove its archives beyond the newest *keep* (0: none)."""
+    with archive.open("rb") as content:
+        name = storage.save(archive.name, File(content))
+    removed = offsite_archives(storage)[:-keep] if keep > 0 else []
+    for old in removed:
+        storage.delete(old)
+    return name, removed
+
+
+def fetch_offsite(name: str, storage: Storage, directory: Path) -> Path:
+    """Download the archive *name* from *storage* into *directory*."""
+    if not storage.exists(name):
+        raise BackupError(f"{name} is neither a file here nor an archive in BACKUP_STORAGE_URL")
+    local = directory / Path(name).name
+    with storage.open(name, "rb") as remote, local.open("wb") as copy:
+        shutil.copyfileobj(remote, copy)
+    return local
 
 
 def restore_backup(path: Path, *, force: bool = False) -> Restored:

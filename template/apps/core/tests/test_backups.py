@@ -75,3 +75,49 @@ def test_a_file_that_is_no_backup_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(CommandError, match="is not a readable backup archive"):
         call_command("restore", str(junk))
+
+
+def test_a_scheduled_backup_is_copied_off_site_and_pruned_there(
+    settings: Settings, media: Path, tmp_path: Path
+) -> None:
+    # A filesystem storage in the place of BACKUP_STORAGE_URL's bucket.
+    offsite = tmp_path / "offsite"
+    offsite.mkdir()
+    old = offsite / f"{settings.PROJECT_SLUG}-20200101T000000Z.tar.gz"
+    old.write_bytes(b"")
+    settings.STORAGES = settings.STORAGES | {
+        "backups": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": offsite},
+        }
+    }
+    settings.BACKUP_DIR = tmp_path / "backups"
+    settings.BACKUP_KEEP = 1
+
+    call_command("backup")
+
+    [archive] = selectors.archives(settings.BACKUP_DIR)
+    assert [p.name for p in offsite.iterdir()] == [archive.name]
+    assert (offsite / archive.name).read_bytes() == archive.read_bytes()
+
+
+def test_a_restore_by_name_fetches_the_archive_from_off_site(
+    settings: Settings, media: Path, tmp_path: Path
+) -> None:
+    offsite = tmp_path / "offsite"
+    settings.STORAGES = settings.STORAGES | {
+        "backups": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": offsite},
+        }
+    }
+    settings.BACKUP_DIR = tmp_path / "backups"
+    call_command("backup")
+    [archive] = selectors.archives(settings.BACKUP_DIR)
+    archive.unlink()
+
+    # Fetched, then refused like a local archive: the test database has tables.
+    with pytest.raises(CommandError, match=r"is not empty .* pass --force"):
+        call_command("restore", archive.name)
+    with pytest.raises(CommandError, match="neither a file here nor an archive"):
+        call_command("restore", "missing.tar.gz")

@@ -1,5 +1,6 @@
 """Restore a backup archive written by `manage.py backup`, into an empty database."""
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,11 @@ class Command(BaseCommand):
     help = "Restore the database and media files of a backup archive."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("archive", type=Path, help="An archive written by `backup`.")
+        parser.add_argument(
+            "archive",
+            help="An archive written by `backup`: a file, or the name of one in "
+            "BACKUP_STORAGE_URL.",
+        )
         parser.add_argument(
             "--force",
             action="store_true",
@@ -20,8 +25,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        archive = Path(options["archive"])
+        offsite = services.offsite_storage()
         try:
-            restored = services.restore_backup(options["archive"], force=options["force"])
+            if archive.exists() or offsite is None:
+                restored = services.restore_backup(archive, force=options["force"])
+            else:
+                with tempfile.TemporaryDirectory(prefix="restore-download-") as scratch:
+                    local = services.fetch_offsite(options["archive"], offsite, Path(scratch))
+                    restored = services.restore_backup(local, force=options["force"])
         except BackupError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
