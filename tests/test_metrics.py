@@ -5,7 +5,8 @@ with two workers under production settings, with its real worker on its real
 broker, and Debian's Prometheus scrapes both every second with the bearer token
 from METRICS_TOKEN. After a known number of requests, sign-ups and welcome
 e-mails, Prometheus' query API must report exactly those counts, summed over
-the gunicorn workers that served them.
+the gunicorn workers that served them; then one welcome e-mail task that raises
+must be counted as failed (retried with huey, which retries every error).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.mailbox import Mailbox
 from tests.support.production import fresh_database_url, production_env, run_release_steps
+from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
 from tests.support.server import free_port, gunicorn, stop_process_group
 from tests.support.signin import Served, sign_up
@@ -186,9 +188,8 @@ def test_prometheus_scrapes_exact_counts_summed_over_gunicorn_workers(
                     expected |= {
                         f"sum(tasks_enqueued_total{{{welcome}}})": SIGNUPS,
                         f"sum(tasks_succeeded_total{{{welcome}}})": SIGNUPS,
+                        f"sum(task_queue_latency_seconds_count{{{welcome}}})": SIGNUPS,
                     }
-                    if queue != "huey":  # huey's messages carry no enqueue time
-                        expected[f"sum(task_queue_latency_seconds_count{{{welcome}}})"] = SIGNUPS
                 seen: dict[str, float | None] = {}
 
                 def reported() -> bool:
@@ -207,14 +208,49 @@ def test_prometheus_scrapes_exact_counts_summed_over_gunicorn_workers(
                         f"{targets_up(prom)}{logs}"
                     ) from None
                 assert set(targets_up(prom).values()) == {"up"}, targets_up(prom)
+                if queue != "none":
+                    failures = fail_a_welcome_email(project, env, prom, queue)
     # The counts were summed over workers: more than one gunicorn worker wrote values.
     writers = {path.stem.rpartition("_")[2] for path in web_dir.glob("counter_*.db")}
     record_property(
         "metrics",
         f"{metrics_combination.id}: {REQUESTS} requests, {SIGNUPS if queue != 'none' else 0} "
-        f"tasks; Prometheus reported {seen}; {len(writers)} gunicorn workers wrote counters",
+        f"tasks; Prometheus reported {seen}"
+        + (f", then {failures}" if queue != "none" else "")
+        + f"; {len(writers)} gunicorn workers wrote counters",
     )
     assert len(writers) >= 2, writers
+
+
+def fail_a_welcome_email(project: Project, env: dict[str, str], prom: str, queue: str) -> str:
+    """Enqueue the welcome e-mail of a user id that is no UUID: the task raises.
+
+    Celery and django-q2 retry only transient (SMTP, connection) errors, so it
+    fails at once; huey retries every error, so its first attempt counts as
+    retried (its next one is 10 s later). Returns what Prometheus reported.
+    """
+    welcome = 'task=~".*send_welcome_email"'
+    enqueued = project.manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from apps.users.tasks import enqueue_welcome_email; "
+        "enqueue_welcome_email('not-a-user-id')",
+        env=env,
+    )
+    assert enqueued.returncode == 0, explain(enqueued)
+    counter = "tasks_retried_total" if queue == "huey" else "tasks_failed_total"
+    promql = f"sum({counter}{{{welcome}}})"
+    wait_until(
+        lambda: query(prom, promql) == 1.0,
+        timeout=30,
+        interval=0.5,
+        message=f"{promql} never reported 1 after a failing task",
+    )
+    other = "tasks_failed_total" if queue == "huey" else "tasks_retried_total"
+    assert query(prom, f"sum({other}{{{welcome}}})") in (None, 0.0)
+    return f"{promql} = 1 for one failing task"
 
 
 @contextmanager
