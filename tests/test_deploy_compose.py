@@ -263,10 +263,11 @@ def test_secrets_stay_out_of_git_and_out_of_the_image(deployed: Path, tmp_path: 
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(deployed / name, tmp_path / name)
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    ignored = run(["git", "check-ignore", "deploy/compose/production.env", ".env"], cwd=tmp_path)
+    secrets = ["deploy/compose/production.env", "deploy/compose/metrics.token", ".env"]
+    ignored = run(["git", "check-ignore", *secrets], cwd=tmp_path)
     dockerignore = (deployed / ".dockerignore").read_text().splitlines()
 
-    assert ignored.stdout.split() == ["deploy/compose/production.env", ".env"]
+    assert ignored.stdout.split() == secrets
     assert {"deploy/", ".env", ".env.*", ".git/"} <= set(dockerignore)
 
 
