@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 from urllib.parse import urlsplit
 
 
@@ -21,6 +22,17 @@ class HungServer:
             except OSError:
                 return
             self.connections.append(accepted)
+
+    def accepted(self, *, within: float = 5.0) -> int:
+        """How many connections it accepted, once at least one was or *within* seconds passed.
+
+        A check's thread connects in the background, later than its probe
+        returns on a loaded machine.
+        """
+        deadline = time.monotonic() + within
+        while not self.connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return len(self.connections)
 
     def close(self) -> None:
         """Hang up: every client waiting for an answer gets end-of-file."""
