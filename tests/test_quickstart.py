@@ -8,10 +8,8 @@ environment: a new user's machine.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +25,7 @@ from tests.support.building import render
 from tests.support.combinations import TEMPLATE_ROOT, default_combination
 from tests.support.processes import COPIER, run
 from tests.support.readme import new_user_env, readme_command
+from tests.support.server import stop_process_group
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("quickstart")]
 
@@ -176,8 +175,7 @@ def test_the_generated_run_command_serves_healthz_with_no_services(default_proje
         except AssertionError as error:
             raise AssertionError(f"{error}\n{log.read_text()[-4000:]}") from None
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+            stop_process_group(server, grace=10)
 
     assert status == 200
     assert ready == 200

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.support.project import Project
 
@@ -59,8 +60,12 @@ def running(
             stop_process_group(process)
 
 
-def stop_process_group(process: subprocess.Popen[bytes], grace: float = 30) -> None:
-    """SIGTERM a process started with ``start_new_session``, and its children; SIGKILL laggards."""
+def stop_process_group(process: subprocess.Popen[Any], grace: float = 30) -> None:
+    """SIGTERM a process started with ``start_new_session``, and its children; SIGKILL laggards.
+
+    Laggards happen: Django's autoreloader exits from a SIGTERM handler, which can
+    interrupt ``subprocess`` while it holds its waitpid lock, and then waits on it forever.
+    """
     if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)
