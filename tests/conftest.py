@@ -8,6 +8,7 @@ worker (``xdist_group``), so each combination is rendered and installed once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,15 @@ NOTE_SECTIONS = {
 }
 
 _session: dict[str, Any] = {"config": None, "suites": 0, "suites_finished": 0}
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: a worker per core and one more.
+
+    Part of the suite's time is spent waiting (for a worker's sweep, a restarted
+    server, a grace period); the extra worker runs other tests meanwhile.
+    """
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
