@@ -36,7 +36,7 @@ from tests.support.processes import run
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults, selected_combinations
-from tests.support.server import free_port, stop_process_group, wait_until_serving
+from tests.support.server import free_port, own_session, wait_until_serving
 from tests.support.settings_source import required_in_production
 from tests.support.waiting import wait_until
 from tests.test_render import files_param, rendered_once, schema_errors
@@ -242,19 +242,9 @@ def started(
 ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     """*command* as the platform starts it: its own session, the project's venv on PATH."""
     log = project.path / f"paas-{name}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=project.path,
-            env=project.environment(env, services=True),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process, log
-        finally:
-            stop_process_group(process)
+    environment = project.environment(env, services=True)
+    with own_session(command, log, cwd=project.path, env=environment) as process:
+        yield process, log
 
 
 def assert_background_process_runs(name: str, command: str, log: Path) -> None:

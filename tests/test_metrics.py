@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from tests.support.mailbox import Mailbox
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.project import Project, explain
 from tests.support.selection import closest_to_defaults
-from tests.support.server import free_port, gunicorn, stop_process_group
+from tests.support.server import free_port, gunicorn, own_session
 from tests.support.signin import Served, sign_up
 from tests.support.waiting import wait_until
 from tests.support.workers import worker
@@ -72,28 +71,20 @@ def prometheus(workdir: Path, token: str, targets: dict[str, str]) -> Iterator[s
         f"global: {{scrape_interval: 1s, scrape_timeout: 1s}}\nscrape_configs:\n{jobs}"
     )
     port = free_port()
-    with (workdir / "prometheus.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                shutil.which("prometheus") or "prometheus",
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+    command = [
+        shutil.which("prometheus") or "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={workdir / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with own_session(command, workdir / "prometheus.log"):
+        url = f"http://127.0.0.1:{port}"
+        wait_until(
+            lambda: ready(url),
+            timeout=30,
+            message=f"prometheus never got ready:\n{(workdir / 'prometheus.log').read_text()}",
         )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until(
-                lambda: ready(url),
-                timeout=30,
-                message=f"prometheus never got ready:\n{(workdir / 'prometheus.log').read_text()}",
-            )
-            yield url
-        finally:
-            stop_process_group(process)
+        yield url
 
 
 def ready(url: str) -> bool:

@@ -44,20 +44,39 @@ def running(
 ) -> Iterator[Path]:
     """Run *command* from the project's venv until the block ends; yield its log file."""
     log = project.path / f"{name}.log"
+    executable = [str(project.venv / "bin" / command[0]), *command[1:]]
+    environment = project.environment({**env, "PORT": str(port)}, services=True)
+    with own_session(executable, log, cwd=project.path, env=environment) as process:
+        wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, log, timeout=60)
+        yield log
+
+
+@contextmanager
+def own_session(
+    command: list[str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    grace: float = 30,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """*command* in a session of its own, its output in *log*, until the block ends.
+
+    Then its whole process group is stopped (stop_process_group, SIGKILL after *grace* s).
+    """
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(project.venv / "bin" / command[0]), *command[1:]],
-            cwd=project.path,
-            env=project.environment({**env, "PORT": str(port)}, services=True),
+            command,
+            cwd=cwd,
+            env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
-            wait_until_serving(f"http://127.0.0.1:{port}/healthz", process, log, timeout=60)
-            yield log
+            yield process
         finally:
-            stop_process_group(process)
+            stop_process_group(process, grace)
 
 
 def stop_process_group(process: subprocess.Popen[Any], grace: float = 30) -> None:

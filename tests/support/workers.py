@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tests.support.project import Project, explain
-from tests.support.server import stop_process_group
+from tests.support.server import own_session
 
 WORKER_COMMANDS = {
     "celery": ["celery", "-A", "config", "worker", "--loglevel=INFO", "--concurrency=2"],
@@ -23,19 +23,14 @@ def worker(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """The worker process group until the block ends; then SIGTERM, SIGKILL after *grace* s."""
     command = WORKER_COMMANDS[project.answers["task_queue"]]
-    with (project.path / log_name).open("wb") as log:
-        process = subprocess.Popen(
-            [str(project.venv / "bin" / command[0]), *command[1:]],
-            cwd=project.path,
-            env=project.environment(env, services=True),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            stop_process_group(process, grace)
+    with own_session(
+        [str(project.venv / "bin" / command[0]), *command[1:]],
+        project.path / log_name,
+        cwd=project.path,
+        env=project.environment(env, services=True),
+        grace=grace,
+    ) as process:
+        yield process
 
 
 def shell(project: Project, env: dict[str, str], script: str) -> str:
