@@ -49,7 +49,12 @@ from tests.support.combinations import Combination, default, default_combination
 from tests.support.mailbox import Mailbox, welcome_emails
 from tests.support.processes import run
 from tests.support.selection import selected_combinations
-from tests.support.signin import PASSWORD, Served, sign_up, signed_in_headers
+from tests.support.signin import (
+    Served,
+    sign_up,
+    signed_in_headers,
+    verified_user_script,
+)
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -194,17 +199,7 @@ class Deployment:
         return self.project.run("exec", "-T", "web", "python", "manage.py", *args)
 
     def create_verified_user(self, email: str) -> None:
-        script = (
-            "from apps.users.models import User\n"
-            f"user = User.objects.create_user(email={email!r}, password={PASSWORD!r})\n"
-        )
-        if self.combination.answers["auth"] == "session":
-            script += (
-                "from allauth.account.models import EmailAddress\n"
-                "EmailAddress.objects.create(\n"
-                "    user=user, email=user.email, verified=True, primary=True\n"
-                ")\n"
-            )
+        script = verified_user_script(self.combination.answers["auth"], email, staff=False)
         self.manage("shell", "-c", script)
         self.users.append(email)
 

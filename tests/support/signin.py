@@ -27,19 +27,26 @@ class Served:
 
 def create_verified_user(served: Served, email: str) -> None:
     """A staff user whose e-mail is confirmed, made with the project's own manage.py."""
+    script = verified_user_script(served.project.answers["auth"], email, staff=True)
+    result = served.project.manage("shell", "-c", script, env=served.env)
+    assert result.returncode == 0, explain(result)
+
+
+def verified_user_script(auth: str, email: str, *, staff: bool) -> str:
+    """``manage.py shell`` code creating a user with PASSWORD whose e-mail is confirmed."""
     script = (
         "from apps.users.models import User\n"
-        f"user = User.objects.create_user(email={email!r}, password={PASSWORD!r}, is_staff=True)\n"
+        f"user = User.objects.create_user(email={email!r}, password={PASSWORD!r}, "
+        f"is_staff={staff!r})\n"
     )
-    if served.project.answers["auth"] == "session":
+    if auth == "session":  # allauth signs in only a confirmed address
         script += (
             "from allauth.account.models import EmailAddress\n"
             "EmailAddress.objects.create(\n"
             "    user=user, email=user.email, verified=True, primary=True\n"
             ")\n"
         )
-    result = served.project.manage("shell", "-c", script, env=served.env)
-    assert result.returncode == 0, explain(result)
+    return script
 
 
 def session_cookies(served: Served, email: str) -> dict[str, str]:
