@@ -66,6 +66,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "queue_combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
         )
+    if "rabbitmq_combination" in metafunc.fixturenames:
+        combinations = [
+            c
+            for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
+            if c.answers.get("celery_broker") == "rabbitmq"
+        ]
+        metafunc.parametrize(
+            "rabbitmq_combination",
+            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
+        )
 
 
 def enqueue_welcome_emails(project: Project, env: dict[str, str], emails: list[str]) -> None:
@@ -245,3 +255,21 @@ def test_a_signup_while_the_broker_is_down_succeeds_and_its_welcome_email_arrive
         f"broker came back, {copies} cop{'y' if copies == 1 else 'ies'}",
     )
     assert copies == 1
+
+
+def test_the_worker_tests_pass_while_the_readme_worker_runs_on_the_same_broker(
+    rabbitmq_combination: Combination, copie_session: Any
+) -> None:
+    """A developer's worker, started as the README says, and the project's own worker
+    tests share one RabbitMQ: each Celery worker needs a node name of its own."""
+    project = build(rabbitmq_combination, copie_session)
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "CELERY_TASK_DEFAULT_QUEUE": f"developer-{uuid.uuid4().hex[:10]}",
+    }
+    with worker(project, env, "developer-worker.log"):
+        wait_for_worker(project, env, "developer-worker.log")
+        result = project.run(
+            "pytest", "-p", "no:cacheprovider", "--no-cov", "apps/users/tests/test_worker.py"
+        )
+    assert result.returncode == 0, explain(result)
