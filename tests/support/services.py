@@ -1,11 +1,13 @@
 """The real services generated projects test against, and per-combination isolation.
 
-Each combination gets its own PostgreSQL databases and its own Redis database
-numbers and key prefix, so combinations tested in parallel never collide.
+Each combination gets its own PostgreSQL databases, and each pytest-xdist
+worker its own Redis database numbers and RabbitMQ virtual host, so
+combinations tested in parallel never collide.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 
@@ -44,6 +46,21 @@ def slot() -> int:
     return int(worker.removeprefix("gw")) % 8
 
 
+@functools.cache
+def rabbitmq_vhost() -> str:
+    """This xdist worker's RabbitMQ virtual host, made on first use. Celery names a
+    worker's control queue after the machine, so two workers on one vhost collide."""
+    vhost = f"slot-{slot()}"
+    for command in (
+        ["add_vhost", vhost],
+        ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+    ):
+        result = run(["rabbitmqctl", "--quiet", *command], timeout=60)
+        if result.returncode != 0:
+            raise ServiceUnavailable(f"rabbitmqctl {' '.join(command)} failed: {result.stderr}")
+    return vhost
+
+
 def service_env(combination: Combination) -> dict[str, str]:
     """The environment variables that point a generated project at the real services."""
     env = {}
@@ -59,7 +76,7 @@ def service_env(combination: Combination) -> dict[str, str]:
         broker = combination.answers["celery_broker"]
         env["CELERY_BROKER_URL"] = {
             "redis": f"redis://{HOST}:{PORTS['redis']}/{redis_db + 1}",
-            "rabbitmq": f"amqp://guest:guest@{HOST}:{PORTS['rabbitmq']}//",
+            "rabbitmq": f"amqp://guest:guest@{HOST}:{PORTS['rabbitmq']}/{rabbitmq_vhost()}",
         }[broker]
     elif combination.answers["task_queue"] == "huey":
         env["HUEY_REDIS_URL"] = f"redis://{HOST}:{PORTS['redis']}/{redis_db + 1}"
