@@ -371,8 +371,7 @@ def test_a_sign_up_gets_its_welcome_email_from_the_worker_or_without_a_queue_fro
 ) -> None:
     email = "newcomer@shop.localhost"
     with deployment.through_caddy() as served:
-        answer = sign_up(served, email)
-    assert answer.status_code in (200, 201, 202, 302), answer.text[:2000]
+        sign_up(served, email)
 
     wait_until(
         lambda: len(welcome_emails(deployment.mailbox, email)) == 1,

