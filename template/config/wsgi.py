@@ -1,4 +1,4 @@
-"""WSGI entry point used by gunicorn."""
+"""WSGI entry point used by gunicorn: static files first, then Django."""
 
 import os
 
@@ -6,4 +6,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from apps.core.static_files import StaticFilesFirst  # noqa: E402 (needs the settings loaded)
+
+application = StaticFilesFirst(django_application)
