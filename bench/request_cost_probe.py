@@ -134,9 +134,9 @@ def credentials(auth: str, user: Any) -> dict[str, str]:
     from django.conf import settings
 
     if auth == "jwt":
-        from rest_framework_simplejwt.tokens import AccessToken
+        from apps.users.tokens import SignInRefreshToken
 
-        return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+        return {"Authorization": f"Bearer {SignInRefreshToken.for_user(user).access_token}"}
     from django.test import Client
 
     client = Client()
