@@ -13,6 +13,7 @@ runs under honcho, a Procfile runner like Heroku's.
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 import subprocess
@@ -236,6 +237,16 @@ def unapplied_migrations(project: Project, env: dict[str, str]) -> bool:
     return project.manage("migrate", "--check", env=env).returncode != 0
 
 
+@functools.cache
+def honcho_executable() -> str:
+    """honcho from uv's tool cache, run by its path: under ``uv tool run`` the Procfile's
+    commands would find honcho's environment, and its python, first on PATH."""
+    where = ["python", "-c", "import sys; print(sys.prefix)"]
+    prefix = run([toolchain.uv(), "tool", "run", "--from", HONCHO, *where], timeout=300)
+    assert prefix.returncode == 0, explain(prefix)
+    return str(Path(prefix.stdout.strip()) / "bin" / "honcho")
+
+
 @contextmanager
 def started(
     project: Project, name: str, command: list[str], env: dict[str, str]
@@ -297,10 +308,8 @@ def test_the_platform_commands_release_serve_and_run_the_workers(
         if target == "heroku":
             # All of the Procfile's processes but release, as Heroku starts them.
             names = list(processes)
-            honcho_start = [toolchain.uv(), "tool", "run", "--from", HONCHO, "honcho", "start"]
-            honcho, log = stack.enter_context(
-                started(project, "honcho", [*honcho_start, "-p", str(port), *names], env)
-            )
+            honcho_start = [honcho_executable(), "start", "-p", str(port), *names]
+            honcho, log = stack.enter_context(started(project, "honcho", honcho_start, env))
             logs = dict.fromkeys(names, log)
             web = honcho
         else:
