@@ -39,6 +39,7 @@ from tests.support.workers import worker
 pytestmark = pytest.mark.slow
 
 REQUESTS = 12
+ME = "/api/users/me/"
 SIGNUPS = 3
 
 
@@ -114,9 +115,7 @@ def targets_up(url: str) -> dict[str, str]:
 
 def anonymous_me(served: Served) -> int:
     """GET /api/users/me/ without credentials: a JSON 401 or 403, counted like any request."""
-    return requests.get(
-        f"{served.url}/api/users/me/", headers=served.https_headers, timeout=10
-    ).status_code
+    return requests.get(f"{served.url}{ME}", headers=served.https_headers, timeout=10).status_code
 
 
 @contextmanager
@@ -126,7 +125,7 @@ def one_worker_held(served: Served) -> Iterator[None]:
     and is counted, when the block ends. Both workers have then served some."""
     address = urlsplit(served.url)
     headers = {"Host": address.netloc, **served.https_headers}
-    head = "GET /api/users/me/ HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    head = f"GET {ME} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     with socket.create_connection((address.hostname, address.port), timeout=10) as held:
         held.sendall(head.encode())
         # The listen queue is first in, first out: once a later request is answered,

@@ -56,26 +56,24 @@ RESEND_AFTER_SECONDS = "5"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "queue_combination" in metafunc.fixturenames:
-        combinations = [
-            c
-            for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
-            if c.answers["task_queue"] != "none"
-        ]
-        metafunc.parametrize(
-            "queue_combination",
-            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
-        )
-    if "rabbitmq_combination" in metafunc.fixturenames:
-        combinations = [
-            c
-            for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
-            if c.answers.get("celery_broker") == "rabbitmq"
-        ]
-        metafunc.parametrize(
-            "rabbitmq_combination",
-            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in combinations],
-        )
+    queues = [
+        c
+        for c in closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
+        if c.answers["task_queue"] != "none"
+    ]
+    rabbitmq = [c for c in queues if c.answers.get("celery_broker") == "rabbitmq"]
+    for fixture, combinations in (
+        ("queue_combination", queues),
+        ("rabbitmq_combination", rabbitmq),
+    ):
+        if fixture in metafunc.fixturenames:
+            metafunc.parametrize(
+                fixture,
+                [
+                    pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
+                    for c in combinations
+                ],
+            )
 
 
 def enqueue_welcome_emails(project: Project, env: dict[str, str], emails: list[str]) -> None:

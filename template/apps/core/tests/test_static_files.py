@@ -32,7 +32,7 @@ class DjangoStandIn:
 
 
 @pytest.fixture
-def static_root(settings: Settings, tmp_path: Path) -> Path:
+def static_root(settings: Settings, tmp_path: Path) -> None:
     # As in production: files indexed once at start-up (the test settings refresh them).
     settings.WHITENOISE_AUTOREFRESH = False
     settings.WHITENOISE_USE_FINDERS = False
@@ -41,7 +41,6 @@ def static_root(settings: Settings, tmp_path: Path) -> Path:
     settings.SECURE_SSL_REDIRECT = True
     settings.SECURE_HSTS_SECONDS = 3600
     (tmp_path / "site.css").write_text("body { margin: 0 }")
-    return tmp_path
 
 
 def get(
