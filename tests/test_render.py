@@ -265,3 +265,30 @@ def test_free_text_answers_render_as_valid_formatted_code(
     )
     home = (project / "templates" / "home.html").read_text()
     assert "<Shop>" not in home  # HTML-escaped where it is shown
+
+
+def test_the_tests_fast_render_writes_exactly_what_copier_writes(
+    copie_session: Any, tmp_path: Path
+) -> None:
+    import copier
+
+    from tests.support.building import working_tree_snapshot
+
+    # A second render of the same answers reuses every compiled source.
+    answers = {"deploy_target": "kubernetes", "admin_url_path": "manage-fixed/"}
+    render(copie_session, answers)
+    fast = render(copie_session, answers)
+    plain = tmp_path / "plain"
+    copier.run_copy(
+        str(working_tree_snapshot()), plain, data=answers, defaults=True, unsafe=True,
+        quiet=True, skip_tasks=True,
+    )  # fmt: skip
+
+    def files(root: Path) -> dict[str, tuple[int, bytes]]:
+        return {
+            str(path.relative_to(root)): (path.stat().st_mode, path.read_bytes())
+            for path in sorted(root.rglob("*"))
+            if path.is_file()
+        }
+
+    assert files(fast) == files(plain)
