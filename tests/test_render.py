@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.building import render
+from tests.support.building import copy_working_tree_with, render
 from tests.support.combinations import AXES, Combination, choices, recorded_answers
 from tests.support.schemas import SCHEMAS
 from tests.support.selection import selected_combinations
@@ -270,19 +270,12 @@ def test_free_text_answers_render_as_valid_formatted_code(
 def test_the_tests_fast_render_writes_exactly_what_copier_writes(
     copie_session: Any, tmp_path: Path
 ) -> None:
-    import copier
-
-    from tests.support.building import working_tree_snapshot
-
     # A second render of the same answers reuses every compiled source.
     answers = {"deploy_target": "kubernetes", "admin_url_path": "manage-fixed/"}
     render(copie_session, answers)
     fast = render(copie_session, answers)
     plain = tmp_path / "plain"
-    copier.run_copy(
-        str(working_tree_snapshot()), plain, data=answers, defaults=True, unsafe=True,
-        quiet=True, skip_tasks=True,
-    )  # fmt: skip
+    copy_working_tree_with(answers, plain)
 
     def files(root: Path) -> dict[str, tuple[int, bytes]]:
         return {

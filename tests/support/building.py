@@ -42,18 +42,23 @@ def render(copie_session: Any, answers: dict[str, str]) -> Path:
     destination = Path(tempfile.mkdtemp(prefix="copie", dir=copie_session.test_dir))
     try:
         with without_repeated_work():
-            copier.run_copy(
-                str(working_tree_snapshot()),
-                destination,
-                data=answers,
-                defaults=True,
-                unsafe=True,
-                quiet=True,
-                skip_tasks=True,
-            )
+            copy_working_tree_with(answers, destination)
     except Exception as error:
         raise AssertionError(f"rendering {answers} failed: {error!r}") from error
     return destination
+
+
+def copy_working_tree_with(answers: dict[str, str], destination: Path) -> None:
+    """``copier copy`` of the working tree, without its tasks, as Copier alone does it."""
+    copier.run_copy(
+        str(working_tree_snapshot()),
+        destination,
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        skip_tasks=True,
+    )
 
 
 _compiled: dict[tuple[object, ...], Any] = {}
