@@ -10,13 +10,18 @@ from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
-from apps.core.parsers import JSONParser
+from apps.core.parsers import MAX_NESTING, JSONParser
 
 pytestmark = pytest.mark.django_db
 
 ME = "/api/users/me/"
-# Far deeper than the JSON decoder's recursion allows.
+# Far deeper than Python 3.13's JSON decoder can recurse; 3.14's decodes it.
 NESTED_JSON = "[" * 50_000 + "]" * 50_000
+
+
+def name_nested(levels: int) -> str:
+    """A PATCH body for /me whose innermost array is *levels* deep, counting the body."""
+    return '{"full_name": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
 
 
 def api_views(patterns: list[URLPattern | URLResolver], prefix: str = "") -> list[type[APIView]]:
@@ -36,6 +41,25 @@ def test_deeply_nested_json_is_a_400_with_the_json_error_body(signed_in_client: 
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "parse_error"
     assert "nested too deeply" in response.json()["error"]["message"]
+
+
+def test_json_nested_to_the_limit_reaches_the_serializer(signed_in_client: APIClient) -> None:
+    response = signed_in_client.patch(ME, name_nested(MAX_NESTING), content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "full_name" in response.json()["error"]["details"]
+
+
+def test_json_nested_past_the_limit_is_a_parse_error_on_every_python(
+    signed_in_client: APIClient,
+) -> None:
+    body = name_nested(MAX_NESTING + 1)
+
+    response = signed_in_client.patch(ME, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
 
 
 def test_every_api_endpoint_reads_json_with_the_parser_that_refuses_deep_nesting() -> None:
