@@ -1,5 +1,7 @@
 """API rate limits: one atomic cache counter per client and window (docs/design.md)."""
 
+from __future__ import annotations
+
 import math
 from typing import TYPE_CHECKING
 
@@ -17,7 +19,7 @@ class FixedWindowRateThrottle(throttling.SimpleRateThrottle):
     num_requests: int
     duration: int
 
-    def allow_request(self, request: "Request", view: "APIView") -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         if self.rate is None:
             return True
         key = self.get_cache_key(request, view)
@@ -59,7 +61,7 @@ class UserRateThrottle(throttling.UserRateThrottle, FixedWindowRateThrottle):
     limits those, more tightly, so they are not counted twice here.
     """
 
-    def get_cache_key(self, request: "Request", view: "APIView") -> str | None:
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if not request.user.is_authenticated:
             return None
         return super().get_cache_key(request, view)

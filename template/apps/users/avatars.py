@@ -5,6 +5,8 @@ Content-Type claims; re-encoding drops everything but the pixels (EXIF with
 its GPS position, ICC profiles, comments, trailing data).
 """
 
+from __future__ import annotations
+
 import io
 import uuid
 
@@ -17,13 +19,15 @@ ACCEPTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 # Longest side kept: a bigger upload is scaled down, keeping its proportions.
 AVATAR_SIDE = 512
 TOO_MANY_PIXELS = "The image has too many pixels."
+# What Pillow raises for truncated or corrupt pixel data.
+UNDECODABLE = (OSError, SyntaxError, ValueError)
 
 
 class AvatarRejectedError(ValueError):
     """The upload is not an avatar this site keeps; the message says why."""
 
 
-def clean_avatar(upload: "UploadedFile[bytes]") -> "ContentFile[bytes]":
+def clean_avatar(upload: UploadedFile[bytes]) -> ContentFile[bytes]:
     """Decode *upload* and return a re-encoded WebP copy, or raise AvatarRejectedError."""
     if upload.size is None or upload.size > settings.AVATAR_MAX_BYTES:
         raise AvatarRejectedError(f"An avatar may be at most {settings.AVATAR_MAX_BYTES} bytes.")
@@ -40,7 +44,7 @@ def clean_avatar(upload: "UploadedFile[bytes]") -> "ContentFile[bytes]":
         raise AvatarRejectedError(TOO_MANY_PIXELS) from None
     except UnidentifiedImageError:
         raise AvatarRejectedError("Upload a JPEG, PNG or WebP image.") from None
-    except (OSError, SyntaxError, ValueError):  # truncated or corrupt pixel data
+    except UNDECODABLE:
         raise AvatarRejectedError("The image could not be decoded.") from None
     upright.thumbnail((AVATAR_SIDE, AVATAR_SIDE))
     mode = (

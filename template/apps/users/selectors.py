@@ -61,12 +61,16 @@ def user_with_email(email: str) -> User | None:
     return User.objects.filter(email=User.objects.normalize_email(email)).first()
 
 
+# Not base64, not UTF-8, or not a user id.
+MANGLED_LINK = (ValueError, ValidationError)
+
+
 def user_from_link(uid: str) -> User | None:
     """The user a link of an account e-mail names, or None for a mangled or unknown one."""
     try:
         user_id = urlsafe_base64_decode(uid).decode()
         return User.objects.filter(pk=user_id).first()
-    except (ValueError, ValidationError):
+    except MANGLED_LINK:
         return None
 
 

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
@@ -39,7 +41,7 @@ class AvatarUploadSerializer(serializers.Serializer[User]):
 
     avatar = serializers.FileField(allow_empty_file=False)
 
-    def validate_avatar(self, upload: "UploadedFile[bytes]") -> "ContentFile[bytes]":
+    def validate_avatar(self, upload: UploadedFile[bytes]) -> ContentFile[bytes]:
         try:
             return avatars.clean_avatar(upload)
         except avatars.AvatarRejectedError as error:
