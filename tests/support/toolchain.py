@@ -13,6 +13,8 @@ import subprocess
 from functools import cache
 from pathlib import Path
 
+DEBIAN_SID_PYTHON = "/opt/debian-sid-python"
+
 
 class ToolchainError(RuntimeError):
     """A tool the tests need is not installed; the message says how to fix it."""
@@ -37,6 +39,8 @@ def python(version: str) -> str:
         f"{_pyenv_root()}/versions/{version}*/bin/python{version}",
         f"/usr/local/bin/python{version}",
         f"/usr/bin/python{version}",
+        # Debian sid's 3.14 and 3.15, made runnable on this host by .ci/run.
+        f"{DEBIAN_SID_PYTHON}/usr/bin/python{version}-host",
     ]
     for pattern in filter(None, patterns):
         for candidate in sorted(glob.glob(pattern), reverse=True):
@@ -44,7 +48,8 @@ def python(version: str) -> str:
                 return candidate
     raise ToolchainError(
         f"no Python {version} interpreter found (looked in {', '.join(filter(None, patterns))}); "
-        f"install it or point PYTHON_{version.replace('.', '_')} at one"
+        f"install it (.ci/run unpacks 3.14 and 3.15) "
+        f"or point PYTHON_{version.replace('.', '_')} at one"
     )
 
 
