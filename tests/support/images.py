@@ -2,8 +2,10 @@
 
 No registry image can be pulled here, so the generated Dockerfile builds FROM
 a stand-in for the official ``python:<version>-slim-trixie`` image: Debian
-trixie (whose python3 is 3.13) from ``debootstrap``, with Python where the
-official image has it, imported into podman under the official name. Builds
+trixie from ``debootstrap``, imported into podman under the official name, with
+Python where the official image has it (``/usr/local/bin``): trixie's own 3.13,
+or for 3.14 and 3.15 Debian sid's build that .ci/run made runnable on this host
+(interpreter, standard library and sid's C library at the same path inside). Builds
 use ``podman build --isolation=chroot``; containers run with ``buildah run
 --isolation chroot``, which shares the host's network (``podman run`` fails in
 this sandbox on crun's rlimits). Holding this machine's CA bundle, the
@@ -21,12 +23,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support import processes
+from tests.support import processes, toolchain
 from tests.support.processes import exclusive
 
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# Debian trixie's python3, the one version the python stand-in can be.
+# Trixie's python3: the compose service stand-ins build on its stand-in.
 STAND_IN_PYTHON = "3.13"
 DEBOOTSTRAP_ATTEMPTS = 3
 LOCK_DIR = Path(os.environ.get("DJANGO_PROD_IMAGES", Path.home() / ".cache" / "django-prod"))
@@ -75,22 +77,30 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
     """
     require_tools()
     name = f"docker.io/library/python:{python_version}-slim-trixie"
+    trixie_python = python_version == STAND_IN_PYTHON
+    interpreter = f"python{python_version}"
+    sid_python = None if trixie_python else Path(toolchain.python(python_version))
     with exclusive(LOCK_DIR / "python-stand-in.lock"):
         if image_exists(name):
             return name, 0.0
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
             root = Path(scratch) / "rootfs"
-            _debootstrap(root, include="python3,python3-venv,ca-certificates")
-            interpreter = f"python{python_version}"
-            if not (root / "usr" / "bin" / interpreter).exists():
-                raise AssertionError(
-                    f"Debian trixie has no {interpreter}: the stand-in can only stand in for "
-                    "the python:3.13 image (generate with python_version=3.13)"
-                )
+            packages = f"{interpreter},{interpreter}-venv," if trixie_python else ""
+            _debootstrap(root, include=f"{packages}ca-certificates")
+            if sid_python is None:
+                target = f"/usr/bin/{interpreter}"
+            else:
+                target = str(sid_python)
+                _copy_sid_python(sid_python, python_version, root)
+            # As in Debian's official images, apt keeps no package or index cache.
+            (root / "etc" / "apt" / "apt.conf.d" / "docker-clean").write_text(
+                'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
+                'APT::Keep-Downloaded-Packages "false";\n'
+            )
             # The official image's interpreter answers to python, python3 and pythonX.Y.
             for alias in ("python", "python3", interpreter):
-                (root / "usr" / "local" / "bin" / alias).symlink_to(f"/usr/bin/{interpreter}")
+                (root / "usr" / "local" / "bin" / alias).symlink_to(target)
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc" / "ssl" / "certs" / HOST_CA_BUNDLE.name)
             for cache in (
                 "var/cache/apt/archives",
@@ -107,6 +117,28 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
             if tar.wait() != 0:
                 raise AssertionError("tar of the stand-in root file system failed")
         return name, time.monotonic() - started
+
+
+def _copy_sid_python(executable: Path, python_version: str, root: Path) -> None:
+    """Debian sid's Python for this host (see .ci/run), at the same path under *root*.
+
+    The interpreter, its standard library and the sid libraries they load (its
+    loader lists them), so it runs on sid's C library whatever trixie's is;
+    ensurepip finds pip's wheel where Debian's build looks for it.
+    """
+    sid_root = executable.parents[2]
+    stdlib = sid_root / "usr" / "lib" / f"python{python_version}"
+    loader = next((sid_root / "usr" / "lib").glob("*-linux-gnu*/ld-linux*.so.*"))
+    libraries: set[Path] = set()
+    for binary in (executable, *stdlib.glob("lib-dynload/*.so")):
+        listed = run([str(loader), "--library-path", str(loader.parent), "--list", str(binary)])
+        libraries |= {Path(line.split()[2]) for line in listed.splitlines() if " => /" in line}
+    for source in (executable, loader, *libraries):
+        copy = root / source.relative_to("/")
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, copy)
+    shutil.copytree(stdlib, root / stdlib.relative_to("/"), symlinks=True)
+    shutil.copytree(sid_root / "usr/share/python-wheels", root / "usr/share/python-wheels")
 
 
 def _debootstrap(root: Path, *, include: str) -> None:
