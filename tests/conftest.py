@@ -21,7 +21,7 @@ from tests.support.combinations import TEMPLATE_ROOT
 from tests.support.object_storage import PrivateS3
 from tests.support.private_servers import private_server
 from tests.support.project import Project
-from tests.support.selection import selected_suites
+from tests.support.selection import selected_matrix
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,7 +40,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "project",
             [
                 pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id))
-                for c in selected_suites(metafunc.config)
+                for c in selected_matrix(metafunc.config)
             ],
             indirect=True,
             scope="session",
@@ -86,7 +86,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 def pytest_configure(config: pytest.Config) -> None:
     _session["config"] = config
-    _session["suites"] = len(selected_suites(config))
+    _session["suites"] = len(selected_matrix(config))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

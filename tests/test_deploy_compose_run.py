@@ -45,7 +45,7 @@ import yaml
 
 from tests.support import compose, images, toolchain
 from tests.support.building import render
-from tests.support.combinations import Combination, default, default_combination
+from tests.support.combinations import Combination, default_combination
 from tests.support.mailbox import Mailbox, welcome_emails
 from tests.support.processes import run
 from tests.support.selection import selected_combinations
@@ -230,7 +230,7 @@ def deployment(
     engine: compose.Engine, combination: Combination, copie_session: Any
 ) -> Iterator[Deployment]:
     """The combination's compose.yaml brought up from a clean state; torn down with its volumes."""
-    python_version = default("python_version")
+    python_version = combination.python_version
     images.python_stand_in(python_version)
     path = render(copie_session, {**combination.answers, "domain_name": DOMAIN})
     locked = run(

@@ -1,10 +1,11 @@
 """The production image: built from the generated Dockerfile and run on this machine.
 
-The project closest to the defaults, deployed with docker-compose, is rendered,
-locked (``uv lock``, as its README says) and built once with ``podman build
---isolation=chroot`` FROM a local stand-in for the official Python image (see
-tests/support/images.py). Its containers run with ``buildah run`` against the
-host's PostgreSQL and Redis, on a fresh database.
+The project closest to the defaults, deployed with docker-compose, is rendered
+for the default Python and for the newest other one, locked (``uv lock``, as its
+README says) and built once each with ``podman build --isolation=chroot`` FROM a
+local stand-in for the official Python image (see tests/support/images.py). Its
+containers run with ``buildah run`` against the host's PostgreSQL and Redis, on
+a fresh database.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import yaml
 from extensions.context import background_processes
 from tests.support import images, services, toolchain
 from tests.support.building import render
-from tests.support.combinations import TEMPLATE_ROOT, Combination, default
+from tests.support.combinations import TEMPLATE_ROOT, Combination, newest_other_python
 from tests.support.processes import run
 from tests.support.selection import closest_to_defaults
 from tests.support.server import free_port, stop_process_group, wait_until_serving
@@ -50,9 +51,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for c in closest_to_defaults(metafunc.config, "deploy_target")
             if c.answers["deploy_target"] == "docker-compose"
         ]
+        chosen += [c.on_python(newest_other_python()) for c in chosen]
         metafunc.parametrize(
             "combination",
-            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group("image")) for c in chosen],
+            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in chosen],
             scope="module",
         )
 
@@ -83,7 +85,7 @@ class BuiltImage:
 
 @pytest.fixture(scope="module")
 def image(combination: Combination, copie_session: Any) -> Iterator[BuiltImage]:
-    python_version = default("python_version")
+    python_version = combination.python_version
     stand_in, stand_in_seconds = images.python_stand_in(python_version)
     path = render(copie_session, combination.answers)
     locked = run(
@@ -104,7 +106,8 @@ def image(combination: Combination, copie_session: Any) -> Iterator[BuiltImage]:
         "size_mb": round(built.size / 1e6, 1),
     }
     BENCH_RESULTS.mkdir(parents=True, exist_ok=True)
-    (BENCH_RESULTS / "image.json").write_text(json.dumps(report, indent=2) + "\n")
+    report_file = BENCH_RESULTS / f"image-py{python_version}.json"
+    report_file.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nimage {tag}: built in {seconds:.1f} s, {built.size / 1e6:.1f} MB")
     yield built
     subprocess.run(["podman", "rmi", "--force", tag], capture_output=True, check=False)
@@ -125,7 +128,9 @@ def in_container(image: BuiltImage, *command: str, env: dict[str, str] | None = 
 
 def test_the_image_build_is_measured(image: BuiltImage, record_property: Any) -> None:
     record_property("image", f"{image.tag}: {image.build_seconds:.1f} s, {image.size / 1e6:.1f} MB")
-    report = json.loads((BENCH_RESULTS / "image.json").read_text())
+    report = json.loads(
+        (BENCH_RESULTS / f"image-py{image.combination.python_version}.json").read_text()
+    )
 
     assert report["size_bytes"] == image.size > 0
     assert report["build_s"] > 0
@@ -133,7 +138,7 @@ def test_the_image_build_is_measured(image: BuiltImage, record_property: Any) ->
 
 def test_the_image_starts_from_the_official_python_image_in_two_stages(image: BuiltImage) -> None:
     dockerfile = (image.path / "Dockerfile").read_text()
-    version = default("python_version")
+    version = image.combination.python_version
 
     bases = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("FROM ")]
     assert bases == [f"python:{version}-slim-trixie"] * 2

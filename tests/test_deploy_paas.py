@@ -32,7 +32,7 @@ import yaml
 from extensions.context import RELEASE_COMMAND, WEB_COMMAND, background_processes
 from tests.support import toolchain
 from tests.support.building import build
-from tests.support.combinations import Combination
+from tests.support.combinations import Combination, default
 from tests.support.processes import run
 from tests.support.production import fresh_database_url, production_env
 from tests.support.project import Project, explain
@@ -205,7 +205,7 @@ def test_heroku_app_json_provides_every_service_secret_and_process(
     assert required_in_production(project) - provided == set()
     # The buildpack installs uv projects from uv.lock (made by `uv lock`) and .python-version.
     assert (project / ".python-version").read_text().strip() == answers.get(
-        "python_version", "3.13"
+        "python_version", default("python_version")
     )
 
 

@@ -14,7 +14,7 @@ import copier
 import jinja2
 
 from tests.support import services, toolchain
-from tests.support.combinations import Combination, default
+from tests.support.combinations import Combination
 from tests.support.project import Project, explain
 from tests.support.working_tree import copy_working_tree
 
@@ -105,9 +105,8 @@ def build(combination: Combination, copie_session: Any) -> Project:
     """Render and install *combination* once per worker; later callers share it."""
     if combination.id not in _built:
         services.require(combination.services)
-        python_version = default("python_version")
-        toolchain.python(python_version)  # fail early and clearly when it is missing
-        project = Project(Path(), combination, python_version)
+        toolchain.python(combination.python_version)  # fail early and clearly when missing
+        project = Project(Path(), combination, combination.python_version)
         with project._timed("render"):
             project.path = render(copie_session, combination.answers)
         installed = project.install()

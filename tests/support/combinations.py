@@ -57,7 +57,17 @@ class Combination:
         if "celery_broker" in self.answers:
             parts[-1] += f"-{self.answers['celery_broker']}"
         parts += [self.answers["cache"], self.answers["database"], self.answers["deploy_target"]]
+        if "python_version" in self.answers:
+            parts.append(f"py{self.answers['python_version']}")
         return ".".join(parts)
+
+    @property
+    def python_version(self) -> str:
+        """The Python it is generated for: its own answer, else copier.yml's default."""
+        return self.answers.get("python_version", default("python_version"))
+
+    def on_python(self, version: str) -> Combination:
+        return Combination({**self.answers, "python_version": version})
 
     def deployed_to(self, target: str) -> Combination:
         return Combination({**self.answers, "deploy_target": target})
@@ -105,6 +115,36 @@ def suite_combinations() -> list[Combination]:
     that suite once per application and checks every target's files apart.
     """
     return [c for c in supported_combinations() if c.answers["deploy_target"] == "none"]
+
+
+def newest_other_python() -> str:
+    """The newest Python offered besides the default."""
+    others = [v for v in choices("python_version") if v != default("python_version")]
+    return max(others, key=lambda version: tuple(map(int, version.split("."))))
+
+
+def other_python_suites() -> list[Combination]:
+    """Application suites on each Python offered besides the default, which runs them all.
+
+    The newest runs the default application once per task queue (the queues
+    bring the dependencies likeliest to lag behind a new Python); each older
+    one runs the default application.
+    """
+    default_suite = default_combination().deployed_to("none")
+    newest = newest_other_python()
+    suites = [
+        default_suite.on_python(version)
+        for version in choices("python_version")
+        if version not in (default("python_version"), newest)
+    ]
+    for queue in choices("task_queue"):
+        answers = {**default_suite.answers, "task_queue": queue}
+        answers.pop("celery_broker", None)
+        if DEPENDENT["celery_broker"](answers):
+            answers["celery_broker"] = default("celery_broker")
+        assert not unsupported_reason(**answers), answers
+        suites.append(Combination(answers).on_python(newest))
+    return suites
 
 
 def unsupported_combinations() -> list[tuple[Combination, str]]:

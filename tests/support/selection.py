@@ -9,6 +9,7 @@ import pytest
 from tests.support.combinations import (
     Combination,
     default_combination,
+    other_python_suites,
     suite_combinations,
     supported_combinations,
 )
@@ -28,6 +29,11 @@ def selected_combinations(config: pytest.Config) -> list[Combination]:
 def selected_suites(config: pytest.Config) -> list[Combination]:
     """The selected combinations whose generated suite runs: one per application."""
     return matching(config, suite_combinations())
+
+
+def selected_matrix(config: pytest.Config) -> list[Combination]:
+    """The suites test_generated_project runs: every application, then the other Pythons."""
+    return selected_suites(config) + matching(config, other_python_suites())
 
 
 def closest_to_defaults(config: pytest.Config, *axes: str) -> list[Combination]:
