@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import copier
 import pytest
 
 from extensions.context import UNSUPPORTED
 from tests.support.bad_answers import BAD_ANSWERS, BadAnswer, case_id
+from tests.support.building import copy_working_tree_with, without_repeated_work
 from tests.support.combinations import TEMPLATE_ROOT, unsupported_combinations
 from tests.support.processes import COPIER, run
+
+
+def refuse(answers: dict[str, str], destination: Path) -> None:
+    """Copy the working tree with *answers* in this process, as fast as the matrix renders."""
+    with without_repeated_work():
+        copy_working_tree_with(answers, destination)
 
 
 @pytest.mark.parametrize("bad", BAD_ANSWERS, ids=case_id)
@@ -20,15 +26,7 @@ def test_an_invalid_answer_names_the_question_and_leaves_nothing_behind(
     destination = tmp_path / "project"
 
     with pytest.raises(ValueError, match="Validation error for question") as error:
-        copier.run_copy(
-            str(TEMPLATE_ROOT),
-            destination,
-            data={bad.question: bad.invalid},
-            defaults=True,
-            unsafe=True,
-            quiet=True,
-            vcs_ref="HEAD",
-        )
+        refuse({bad.question: bad.invalid}, destination)
 
     assert f"Validation error for question '{bad.question}': {bad.message}" in str(error.value)
     assert not destination.exists()
@@ -68,15 +66,7 @@ def test_the_command_line_ends_with_the_message_when_data_is_invalid(
 @pytest.mark.parametrize("question", ["auth", "task_queue", "cache", "database", "deploy_target"])
 def test_an_unknown_choice_is_refused(tmp_path: Path, question: str) -> None:
     with pytest.raises(ValueError, match=question):
-        copier.run_copy(
-            str(TEMPLATE_ROOT),
-            tmp_path / "project",
-            data={question: "carrier-pigeon"},
-            defaults=True,
-            unsafe=True,
-            quiet=True,
-            vcs_ref="HEAD",
-        )
+        refuse({question: "carrier-pigeon"}, tmp_path / "project")
     assert not (tmp_path / "project").exists()
 
 
@@ -90,15 +80,7 @@ def test_an_unsupported_combination_is_refused_with_its_reason(
     destination = tmp_path / "project"
 
     with pytest.raises(ValueError, match="Invalid choice for 'deploy_target'") as error:
-        copier.run_copy(
-            str(TEMPLATE_ROOT),
-            destination,
-            data=answers,
-            defaults=True,
-            unsafe=True,
-            quiet=True,
-            vcs_ref="HEAD",
-        )
+        refuse(answers, destination)
 
     assert reason in " ".join(str(error.value).split())
     assert not destination.exists()
