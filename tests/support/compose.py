@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support import images
+from tests.support.combinations import default
 from tests.support.processes import exclusive
 
 # Where .ci/run extracts Debian trixie's docker-compose package.
@@ -262,13 +263,13 @@ def service_stand_ins(names: Sequence[str]) -> float:
 
 
 def _build_base(tag: str) -> None:
-    """Every service's Debian trixie packages on the python stand-in's root file system.
+    """Every service's Debian trixie packages on the default Python's stand-in (trixie).
 
     Building on that image costs no second ``debootstrap``; apt retries a
     download the mirror fails to serve (its index can name a file a moment
     before every mirror behind deb.debian.org has it).
     """
-    python_image, _ = images.python_stand_in(images.STAND_IN_PYTHON)
+    python_image, _ = images.python_stand_in(default("python_version"))
     with tempfile.TemporaryDirectory(prefix="services-base-") as context:
         # Packages install without starting anything, and PostgreSQL without a
         # cluster: each container initialises its own data directory.

@@ -28,8 +28,8 @@ from tests.support.processes import exclusive
 
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# Trixie's python3: the compose service stand-ins build on its stand-in.
-STAND_IN_PYTHON = "3.13"
+# Trixie's own python3; other versions come from Debian sid (see .ci/run).
+TRIXIE_PYTHON = "3.13"
 DEBOOTSTRAP_ATTEMPTS = 3
 LOCK_DIR = Path(os.environ.get("DJANGO_PROD_IMAGES", Path.home() / ".cache" / "django-prod"))
 
@@ -77,7 +77,7 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
     """
     require_tools()
     name = f"docker.io/library/python:{python_version}-slim-trixie"
-    trixie_python = python_version == STAND_IN_PYTHON
+    trixie_python = python_version == TRIXIE_PYTHON
     interpreter = f"python{python_version}"
     sid_python = None if trixie_python else Path(toolchain.python(python_version))
     with exclusive(LOCK_DIR / "python-stand-in.lock"):
