@@ -43,6 +43,13 @@ BENCH_RESULTS = TEMPLATE_ROOT / "bench" / "results"
 # The official image keeps its CA bundle here; the stand-in holds this machine's.
 CA_BUNDLE_IN_IMAGE = "/etc/ssl/certs/ca-certificates.crt"
 
+# What does not depend on the Python version runs on the default Python's image only.
+DEFAULT_PYTHON_ONLY = {
+    "test_the_compose_backup_service_command_backs_up_inside_the_image",
+    "test_every_background_process_runs_in_the_image_and_reaches_its_broker",
+    "test_caddy_with_the_generated_caddyfile_serves_the_site_over_https",
+}
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" in metafunc.fixturenames:
@@ -51,10 +58,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for c in closest_to_defaults(metafunc.config, "deploy_target")
             if c.answers["deploy_target"] == "docker-compose"
         ]
-        chosen += [c.on_python(newest_other_python()) for c in chosen]
+        if metafunc.function.__name__ not in DEFAULT_PYTHON_ONLY:
+            chosen += [c.on_python(newest_other_python()) for c in chosen]
         metafunc.parametrize(
             "combination",
-            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(c.id)) for c in chosen],
+            [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group("image")) for c in chosen],
             scope="module",
         )
 
