@@ -117,34 +117,63 @@ def suite_combinations() -> list[Combination]:
     return [c for c in supported_combinations() if c.answers["deploy_target"] == "none"]
 
 
+def python_key(version: str) -> tuple[int, ...]:
+    return tuple(map(int, version.split(".")))
+
+
 def newest_other_python() -> str:
     """The newest Python offered besides the default."""
     others = [v for v in choices("python_version") if v != default("python_version")]
-    return max(others, key=lambda version: tuple(map(int, version.split("."))))
+    return max(others, key=python_key)
 
 
 def other_python_suites() -> list[Combination]:
-    """Application suites on each Python offered besides the default, which runs them all.
+    """Application suites on Pythons offered besides the default, which runs them all.
 
-    The newest runs the default application once per task queue (the queues
-    bring the dependencies likeliest to lag behind a new Python); each older
-    one runs the default application.
+    The newest runs covering_suites(), so every package a project can depend on
+    is installed and exercised on it; the one before the default (the default
+    of the projects generated before it) runs the default application. Older
+    ones are offered and not run (README, "Every Python offered").
     """
-    default_suite = default_combination().deployed_to("none")
     newest = newest_other_python()
-    suites = [
-        default_suite.on_python(version)
-        for version in choices("python_version")
-        if version not in (default("python_version"), newest)
+    older = [
+        v
+        for v in choices("python_version")
+        if python_key(v) < python_key(default("python_version"))
     ]
-    for queue in choices("task_queue"):
-        answers = {**default_suite.answers, "task_queue": queue}
-        answers.pop("celery_broker", None)
-        if DEPENDENT["celery_broker"](answers):
-            answers["celery_broker"] = default("celery_broker")
-        assert not unsupported_reason(**answers), answers
-        suites.append(Combination(answers).on_python(newest))
-    return suites
+    previous_default = max(older, key=python_key)
+    application = default_combination().deployed_to("none")
+    return [s.on_python(newest) for s in covering_suites()] + [
+        application.on_python(previous_default)
+    ]
+
+
+def covering_suites() -> list[Combination]:
+    """One application per task queue and broker that together hold every answer of every axis.
+
+    Each pick is the one adding the most answers not held yet, the closest to
+    the defaults among equals.
+    """
+    defaults = default_combination().answers
+
+    def answers_of(combination: Combination) -> set[tuple[str, str]]:
+        return {item for item in combination.answers.items() if item[0] != "deploy_target"}
+
+    def distance(combination: Combination) -> int:
+        return sum(combination.answers.get(key) != value for key, value in defaults.items())
+
+    missing = {(axis, value) for axis in AXES if axis != "deploy_target" for value in choices(axis)}
+    by_queue: dict[tuple[str, str | None], list[Combination]] = {}
+    for suite in suite_combinations():
+        queue = (suite.answers["task_queue"], suite.answers.get("celery_broker"))
+        by_queue.setdefault(queue, []).append(suite)
+    chosen = []
+    for candidates in by_queue.values():
+        pick = max(candidates, key=lambda c: (len(answers_of(c) & missing), -distance(c)))
+        chosen.append(pick)
+        missing -= answers_of(pick)
+    assert not missing, f"no application per queue holds {sorted(missing)}"
+    return chosen
 
 
 def unsupported_combinations() -> list[tuple[Combination, str]]:
