@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.support import toolchain
-from tests.support.combinations import TEMPLATE_ROOT, Combination, default_combination
+from tests.support.combinations import TEMPLATE_ROOT, default_combination
 from tests.support.project import Project, explain
 from tests.support.readme import new_user_env, readme_command
 from tests.support.working_tree import copy_working_tree
@@ -213,8 +213,8 @@ def test_an_update_from_the_oldest_release_keeps_every_user_edit_and_the_project
     assert conflicts(project) == []
 
     # The Python the project was generated for stays its own across updates.
-    python_version = str(recorded["python_version"])
-    updated = Project(project, Combination(dict(default_combination().answers)), python_version)
+    recorded_python = str(recorded["python_version"])
+    updated = Project(project, default_combination().on_python(recorded_python))
     installed = updated.install()
     assert installed.returncode == 0, explain(installed)
     own_database = {

@@ -106,7 +106,7 @@ def build(combination: Combination, copie_session: Any) -> Project:
     if combination.id not in _built:
         services.require(combination.services)
         toolchain.python(combination.python_version)  # fail early and clearly when missing
-        project = Project(Path(), combination, combination.python_version)
+        project = Project(Path(), combination)
         with project._timed("render"):
             project.path = render(copie_session, combination.answers)
         installed = project.install()

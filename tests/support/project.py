@@ -43,13 +43,16 @@ SERVICE_VARIABLES = (
 class Project:
     path: Path
     combination: Combination
-    python_version: str
     timings: dict[str, float] = field(default_factory=dict)
     release_env: dict[str, str] | None = None
 
     @property
     def answers(self) -> dict[str, str]:
         return self.combination.answers
+
+    @property
+    def python_version(self) -> str:
+        return self.combination.python_version
 
     def dependency_key(self) -> str:
         """A digest of everything that decides the installed packages."""
