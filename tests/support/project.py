@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support import toolchain
+from tests.support.bytecode import share_bytecode
 from tests.support.combinations import Combination
 from tests.support.processes import exclusive, run
 
@@ -77,7 +78,11 @@ class Project:
     def install(self) -> subprocess.CompletedProcess[str]:
         """``uv sync`` into the shared venv for these dependencies (one writer at a time)."""
         with exclusive(self.beside_venv(".lock")), self._timed("install"):
-            return self.uv("sync", "--python", toolchain.python(self.python_version))
+            new = not self.venv.exists()
+            result = self.uv("sync", "--python", toolchain.python(self.python_version))
+            if new and result.returncode == 0:
+                share_bytecode(self.venv, self.python_version)
+            return result
 
     def type_check(self) -> subprocess.CompletedProcess[str]:
         """``mypy .``, with a cache shared by the projects of one ``mypy_cache_group``.
