@@ -58,8 +58,15 @@ def kubernetes(combinations: list[Combination]) -> list[Combination]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     if "combination" in metafunc.fixturenames:
+        # A combination's checks on one xdist worker, which renders and builds it once.
         chosen = kubernetes(selected_combinations(config))
-        metafunc.parametrize("combination", [pytest.param(c, id=c.id) for c in chosen])
+        metafunc.parametrize(
+            "combination",
+            [
+                pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(f"k8s-{c.id}"))
+                for c in chosen
+            ],
+        )
     if "served_combination" in metafunc.fixturenames:
         # One per auth mode, queue (with its broker) and cache: what changes the
         # migrations and what /readyz checks.
@@ -93,7 +100,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # The manifests differ by their background processes only (the secret's
         # keys aside), so checkov, which is slow, scans one per queue.
         chosen = kubernetes(closest_to_defaults(config, "deploy_target", "task_queue"))
-        metafunc.parametrize("scanned_combination", [pytest.param(c, id=c.id) for c in chosen])
+        metafunc.parametrize(
+            "scanned_combination",
+            [
+                pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(f"k8s-{c.id}"))
+                for c in chosen
+            ],
+        )
 
 
 def uv_tool(

@@ -44,11 +44,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def files_param(combination: Combination) -> Any:
     """*combination* as a parameter of a check that only reads its files.
 
-    All such checks of one combination, in every module, run on one xdist
-    worker, which renders it once for all of them (``rendered_once``).
+    All such checks of one application and its deploy targets, in every module,
+    run on one xdist worker, which renders each combination once for all of
+    them (``rendered_once``), the application included: a deployed project's
+    files are compared with its application's.
     """
+    application = combination.deployed_to("none")
     return pytest.param(
-        combination, id=combination.id, marks=pytest.mark.xdist_group(f"files-{combination.id}")
+        combination, id=combination.id, marks=pytest.mark.xdist_group(f"files-{application.id}")
     )
 
 
