@@ -14,6 +14,7 @@ stand-in lets RUN steps reach the package index through its TLS proxy.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -141,22 +142,36 @@ def _copy_sid_python(executable: Path, python_version: str, root: Path) -> None:
     shutil.copytree(sid_root / "usr/share/python-wheels", root / "usr/share/python-wheels")
 
 
+# Each debootstrap's root, archived, by its package list: the 3.14 and 3.15
+# stand-ins start from the same trixie, bootstrapped once per process.
+_bootstrapped: dict[str, Path] = {}
+
+
 def _debootstrap(root: Path, *, include: str) -> None:
     """A trixie minbase into *root*, tried again when the mirror fails a download.
 
     deb.debian.org is a CDN whose index can name a package a moment before the
     server that answers has the file ("Couldn't download package").
     """
+    if include in _bootstrapped:
+        root.mkdir(parents=True)
+        run(["tar", "--numeric-owner", "-C", str(root), "-xf", str(_bootstrapped[include])])
+        return
     for attempt in range(1, DEBOOTSTRAP_ATTEMPTS + 1):
         shutil.rmtree(root, ignore_errors=True)
         command = ["debootstrap", "--variant=minbase", f"--include={include}", "trixie"]
         try:
             run([*command, str(root), DEBIAN_MIRROR], timeout=1200)
-            return
+            break
         except AssertionError:
             if attempt == DEBOOTSTRAP_ATTEMPTS:
                 raise
             time.sleep(20 * attempt)
+    scratch = tempfile.mkdtemp(prefix="debootstrap-")
+    atexit.register(shutil.rmtree, scratch, True)
+    archive = Path(scratch) / "root.tar"
+    run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(archive), "."])
+    _bootstrapped[include] = archive
 
 
 def build(context: Path, tag: str, *, build_args: Mapping[str, str] | None = None) -> float:
