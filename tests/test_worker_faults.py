@@ -133,10 +133,18 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(
         done_before_kill = welcomed(project, env)
 
         with worker(project, env, "worker-2.log"):
+            # Each task sends, then stamps its user in the same transaction: wait on
+            # the mail server here (asking Django costs a process start a poll).
             wait_until(
-                lambda: welcomed(project, env) == TASKS,
+                lambda: all(mailbox.distinct_messages()[email] for email in emails),
                 timeout=120,
                 message=f"tasks never completed after the restart:\n{worker_log(project, 2)}",
+            )
+            wait_until(
+                lambda: welcomed(project, env) == TASKS,
+                timeout=30,
+                message=f"e-mails sent but users not stamped:\n{worker_log(project, 2)}",
+                interval=1,
             )
             time.sleep(SMTP_HOLD_SECONDS * 2)  # let any stray redelivery arrive before counting
 
