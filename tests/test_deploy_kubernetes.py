@@ -55,18 +55,19 @@ def kubernetes(combinations: list[Combination]) -> list[Combination]:
     return [c for c in combinations if c.answers["deploy_target"] == "kubernetes"]
 
 
+def rendered_once_each(combinations: list[Combination]) -> list[Any]:
+    """Parameters whose checks of one combination share an xdist worker, which
+    renders and builds it once (``rendered_with_secrets``, ``kustomize_build``)."""
+    return [
+        pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(f"k8s-{c.id}")) for c in combinations
+    ]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     if "combination" in metafunc.fixturenames:
-        # A combination's checks on one xdist worker, which renders and builds it once.
         chosen = kubernetes(selected_combinations(config))
-        metafunc.parametrize(
-            "combination",
-            [
-                pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(f"k8s-{c.id}"))
-                for c in chosen
-            ],
-        )
+        metafunc.parametrize("combination", rendered_once_each(chosen))
     if "served_combination" in metafunc.fixturenames:
         # One per auth mode, queue (with its broker) and cache: what changes the
         # migrations and what /readyz checks.
@@ -100,13 +101,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # The manifests differ by their background processes only (the secret's
         # keys aside), so checkov, which is slow, scans one per queue.
         chosen = kubernetes(closest_to_defaults(config, "deploy_target", "task_queue"))
-        metafunc.parametrize(
-            "scanned_combination",
-            [
-                pytest.param(c, id=c.id, marks=pytest.mark.xdist_group(f"k8s-{c.id}"))
-                for c in chosen
-            ],
-        )
+        metafunc.parametrize("scanned_combination", rendered_once_each(chosen))
 
 
 def uv_tool(
