@@ -32,7 +32,7 @@ from pathlib import Path
 
 import copier
 
-from tests.support.combinations import TEMPLATE_ROOT, Combination, default, default_combination
+from tests.support.combinations import TEMPLATE_ROOT, Combination, default_combination
 from tests.support.load import wrk
 from tests.support.production import UNTHROTTLED, release
 from tests.support.project import Project, explain
@@ -78,7 +78,7 @@ def rendered_project(auth: str, workdir: Path) -> Project:
         str(TEMPLATE_ROOT), destination, data=answers, defaults=True, unsafe=True, quiet=True,
         vcs_ref="HEAD", skip_tasks=True,
     )  # fmt: skip
-    project = Project(destination, combination, default("python_version"))
+    project = Project(destination, combination)
     installed = project.install()
     if installed.returncode != 0:
         raise SystemExit(explain(installed))
