@@ -74,11 +74,6 @@ class ReadinessProbe:
             self._last = (time.monotonic(), results)
             return dict(results)
 
-    def forget(self) -> None:
-        """Drop the remembered result, so the next probe runs the checks again."""
-        with self._lock:
-            self._last = None
-
     def _run(self, checks: dict[str, Callable[[], None]]) -> dict[str, str]:
         results: dict[str, str] = {}
         started: dict[str, Future[None]] = {}
