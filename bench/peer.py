@@ -180,7 +180,7 @@ def peer(workdir: Path) -> Site:
     if installed.returncode != 0:
         raise SystemExit(f"peer: uv sync failed\n{installed.stderr[-4000:]}")
 
-    services.recreate_database(PEER_DATABASE)
+    services.recreate_database("postgresql", PEER_DATABASE)
     env = clean_environment(venv) | {
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(64),

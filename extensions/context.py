@@ -43,6 +43,15 @@ UNSUPPORTED: list[tuple[dict[str, str], str]] = [
         "cache=memcached cannot be deployed to heroku: its add-ons need SASL, which pymemcache "
         "lacks; choose cache=redis or cache=database",
     ),
+    # No managed MySQL on these platforms: kubernetes, systemd and compose take one.
+    *(
+        (
+            {"database": "mysql", "deploy_target": target},
+            f"database=mysql cannot be deployed to {target}: it offers no managed MySQL; "
+            "choose database=postgresql, or deploy to docker-compose, kubernetes or systemd",
+        )
+        for target in ("fly", "render", "heroku")
+    ),
     # A worker runs on a machine (fly) or an instance (render) of its own, and a
     # volume or disk attaches to one machine: it could not open the SQLite file.
     *(
@@ -101,11 +110,13 @@ QUEUE_MODULES = {"celery": "celery", "huey": "huey", "django-q2": "django_q"}
 QUEUE_TITLES = {"celery": "Celery", "huey": "huey", "django-q2": "django-q2"}
 SERVICE_TITLES = {
     "postgresql": "PostgreSQL",
+    "mysql": "MySQL",
     "redis": "Redis",
     "rabbitmq": "RabbitMQ",
     "memcached": "Memcached",
 }
 # The packages each answer adds to pyproject.toml's dependencies.
+DATABASE_PACKAGES = {"postgresql": ["psycopg[binary,pool]>=3.2"], "mysql": ["mysqlclient>=2.2"]}
 AUTH_PACKAGES = {
     "session": ["django-allauth>=65.10"],
     "jwt": ["djangorestframework-simplejwt>=5.5"],
@@ -127,8 +138,8 @@ def broker_service(answers: Mapping[str, Any]) -> str:
 def services_for(answers: Mapping[str, Any]) -> set[str]:
     """Return the external services a combination of answers runs against."""
     services: set[str] = set()
-    if answers.get("database") == "postgresql":
-        services.add("postgresql")
+    if answers.get("database") in DATABASE_PACKAGES:
+        services.add(str(answers["database"]))
     if answers.get("cache") in CACHE_VARIABLES:
         services.add(str(answers["cache"]))
     if broker := broker_service(answers):
@@ -259,6 +270,7 @@ class ContextUpdater(ContextHook):
         context["services"] = sorted(services)
         context["service_titles"] = SERVICE_TITLES
         context["needs_postgresql"] = "postgresql" in services
+        context["needs_mysql"] = "mysql" in services
         context["needs_redis"] = "redis" in services
         context["needs_rabbitmq"] = "rabbitmq" in services
         context["needs_memcached"] = "memcached" in services
@@ -278,6 +290,7 @@ class ContextUpdater(ContextHook):
         context["readiness_dependencies"] = readiness_dependencies(answers)
         context["required_in_production"] = required_in_production(answers)
         context["integration_packages"] = integration_packages(answers)
+        context["database_packages"] = DATABASE_PACKAGES.get(str(answers["database"]), [])
         context["url_variables"] = url_variables(answers)
         context["service_urls"] = functools.partial(service_urls, answers)
         # The avatar migration follows the last migration the auth mode has.

@@ -1,13 +1,13 @@
 """A backup restores: every row of every table and the uploaded files come back.
 
-For each queue (and broker) on PostgreSQL, and for SQLite, under production
+For each queue (and broker) on PostgreSQL, and for SQLite and MySQL, under production
 settings: users and an uploaded file are created, ``manage.py backup`` writes
 its archive, the database is dropped and created empty, the file deleted, and
 ``manage.py restore`` brings back every table's rows (compared row by row) and
 the file. A database that holds tables is refused without ``--force`` and
 replaced with it. With ``BACKUP_STORAGE_URL`` naming a bucket on a real S3 API
 server (moto), a scheduled backup lands in the bucket and restores from there.
-The dump is pg_dump's or SQLite's backup API's, run as the project runs them:
+The dump is pg_dump's, mariadb-dump's or SQLite's backup API's, run as the project runs them:
 no server starts, each step is one manage.py call.
 """
 
@@ -58,12 +58,23 @@ default_storage.save({UPLOAD!r}, ContentFile({UPLOAD_BYTES!r}))
 """
 
 
+# What a backup says when the database's dump tool is not on PATH.
+MISSING_TOOL = {
+    "postgresql": "pg_dump not found on PATH",
+    "mysql": "mariadb-dump or mysqldump not found on PATH",
+}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     by_database = closest_to_defaults(metafunc.config, "database")
     if "combination" in metafunc.fixturenames:
         queues = closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
-        sqlite = [c for c in by_database if c.answers["database"] == "sqlite"]
-        metafunc.parametrize("combination", grouped([*queues, *sqlite]), scope="module")
+        # The queues' are PostgreSQL's; then SQLite's and MySQL's.
+        others = [c for c in by_database if c.answers["database"] != "postgresql"]
+        metafunc.parametrize("combination", grouped([*queues, *others]), scope="module")
+    if "server_combination" in metafunc.fixturenames:
+        servers = [c for c in by_database if c.answers["database"] in MISSING_TOOL]
+        metafunc.parametrize("server_combination", grouped(servers))
     if "postgresql_combination" in metafunc.fixturenames:
         # One is enough: the tool is looked up the same way whatever the queue.
         postgresql = [c for c in by_database if c.answers["database"] == "postgresql"]
@@ -164,20 +175,20 @@ def test_a_restore_into_a_database_with_tables_is_refused_unless_forced(
     assert backed_up.snapshot() == backed_up.rows
 
 
-def test_a_backup_without_pg_dump_names_the_missing_tool(
-    postgresql_combination: Combination, copie_session: Any
+def test_a_backup_without_the_client_tools_names_the_missing_tool(
+    server_combination: Combination, copie_session: Any
 ) -> None:
-    project = build(postgresql_combination, copie_session)
+    project = build(server_combination, copie_session)
     env = production_env(project) | {"DATABASE_URL": fresh_database_url(project, "backups")}
     archive = project.path / "backups-proof" / "never.tar.gz"
 
-    # The project's own venv only: no PostgreSQL client tools on PATH.
+    # The project's own venv only: no database client tools on PATH.
     result = project.manage(
         "backup", "--output", str(archive), env=env | {"PATH": str(project.venv / "bin")}
     )
 
     assert result.returncode != 0
-    assert "pg_dump not found on PATH" in result.stderr
+    assert MISSING_TOOL[server_combination.answers["database"]] in result.stderr
     assert "Traceback" not in result.stderr
     assert not archive.exists()
 

@@ -5,7 +5,10 @@ for the default Python and for the newest other one, locked (``uv lock``, as its
 README says) and built once each with ``podman build --isolation=chroot`` FROM a
 local stand-in for the official Python image (see tests/support/images.py). Its
 containers run with ``buildah run`` against the host's PostgreSQL and Redis, on
-a fresh database.
+a fresh database. A database whose image is built differently (MySQL: mysqlclient
+compiled in the build stage, MariaDB's client in the runtime stage) gets one more
+image, the closest compose project on the default Python, run against the host's
+MariaDB.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -33,7 +37,7 @@ import yaml
 from extensions.context import background_processes
 from tests.support import images, services, toolchain
 from tests.support.building import render
-from tests.support.combinations import TEMPLATE_ROOT, Combination, newest_other_python
+from tests.support.combinations import TEMPLATE_ROOT, Combination, default, newest_other_python
 from tests.support.processes import run
 from tests.support.selection import closest_to_defaults
 from tests.support.server import free_port, stop_process_group, wait_until_serving
@@ -49,22 +53,44 @@ DEFAULT_PYTHON_ONLY = {
     "test_every_background_process_runs_in_the_image_and_reaches_its_broker",
     "test_caddy_with_the_generated_caddyfile_serves_the_site_over_https",
 }
+# Databases whose image differs from the default's beyond its settings: one more
+# image each, on the default Python (the Python axis is the default database's).
+OWN_IMAGE_DATABASES = ("mysql",)
+# The client tool the image holds to dump each database (manage.py backup).
+DUMP_TOOLS = {"postgresql": "pg_dump", "mysql": "mariadb-dump"}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "combination" in metafunc.fixturenames:
-        chosen = [
+        closest = [
             c
             for c in closest_to_defaults(metafunc.config, "deploy_target")
             if c.answers["deploy_target"] == "docker-compose"
         ]
+        own_images = [
+            c
+            for c in closest_to_defaults(metafunc.config, "deploy_target", "database")
+            if c.answers["deploy_target"] == "docker-compose"
+            and c.answers["database"] in OWN_IMAGE_DATABASES
+            and c not in closest
+        ]
+        # Each image at the same index in every test, so that pytest, which groups
+        # a module's tests by parameter index, builds each image once.
+        chosen = closest + own_images
         if metafunc.function.__name__ not in DEFAULT_PYTHON_ONLY:
-            chosen += [c.on_python(newest_other_python()) for c in chosen]
+            chosen += [c.on_python(newest_other_python()) for c in closest]
         metafunc.parametrize(
             "combination",
             [pytest.param(c, id=c.id, marks=pytest.mark.xdist_group("image")) for c in chosen],
             scope="module",
         )
+
+
+def report_name(combination: Combination) -> str:
+    """bench/results/image-py3.14.json; another database's image adds its name."""
+    database = combination.answers["database"]
+    suffix = "" if database == default("database") else f"-{database}"
+    return f"image-py{combination.python_version}{suffix}.json"
 
 
 @dataclass
@@ -114,7 +140,7 @@ def image(combination: Combination, copie_session: Any) -> Iterator[BuiltImage]:
         "size_mb": round(built.size / 1e6, 1),
     }
     BENCH_RESULTS.mkdir(parents=True, exist_ok=True)
-    report_file = BENCH_RESULTS / f"image-py{python_version}.json"
+    report_file = BENCH_RESULTS / report_name(combination)
     report_file.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\nimage {tag}: built in {seconds:.1f} s, {built.size / 1e6:.1f} MB")
     yield built
@@ -123,9 +149,9 @@ def image(combination: Combination, copie_session: Any) -> Iterator[BuiltImage]:
 
 @pytest.fixture(scope="module")
 def database(image: BuiltImage) -> str:
-    """A fresh PostgreSQL database for this run's containers."""
+    """A fresh database (PostgreSQL or MySQL, on this host) for this run's containers."""
     name = f"{image.combination.slug}_image"
-    services.recreate_database(name)
+    services.recreate_database(image.combination.answers["database"], name)
     return name
 
 
@@ -136,9 +162,7 @@ def in_container(image: BuiltImage, *command: str, env: dict[str, str] | None = 
 
 def test_the_image_build_is_measured(image: BuiltImage, record_property: Any) -> None:
     record_property("image", f"{image.tag}: {image.build_seconds:.1f} s, {image.size / 1e6:.1f} MB")
-    report = json.loads(
-        (BENCH_RESULTS / f"image-py{image.combination.python_version}.json").read_text()
-    )
+    report = json.loads((BENCH_RESULTS / report_name(image.combination)).read_text())
 
     assert report["size_bytes"] == image.size > 0
     assert report["build_s"] > 0
@@ -210,7 +234,7 @@ def test_the_compose_backup_service_command_backs_up_inside_the_image(
 ) -> None:
     # A database of its own: the release test below must find one never migrated.
     database = f"{image.combination.slug}_image_backup"
-    services.recreate_database(database)
+    services.recreate_database(image.combination.answers["database"], database)
     compose = yaml.safe_load((image.path / "compose.yaml").read_text())
     backup = compose["services"]["backup"]
     # One turn of the service's loop: the backup, without the day's sleep after it.
@@ -218,18 +242,25 @@ def test_the_compose_backup_service_command_backs_up_inside_the_image(
     once = script.split("while ", 1)[1].split("; do", 1)[0]
     directory = backup["environment"]["BACKUP_DIR"]
     env = image.production_env(database) | {"BACKUP_DIR": directory}
+    engine = image.combination.answers["database"]
+    tool = DUMP_TOOLS[engine]
 
     output = in_container(
         image,
         "sh",
         "-c",
-        f"python manage.py migrate --noinput -v 0 && {once} && pg_dump --version",
+        f"python manage.py migrate --noinput -v 0 && {once} && {tool} --version",
         env=env,
     )
 
     assert f"Backed up to {directory}/" in output
-    major = compose["services"]["db"]["image"].partition(":")[2]
-    assert f"pg_dump (PostgreSQL) {major}." in output
+    server = compose["services"]["db"]["image"].partition(":")[2]
+    if engine == "postgresql":  # pg_dump refuses a server newer than itself
+        assert f"pg_dump (PostgreSQL) {server}." in output
+    else:  # "mariadb-dump from 11.8.9-MariaDB": no older than the server it dumps
+        client = re.search(r"mariadb-dump from (\d+)\.(\d+)\.", output)
+        assert client, output
+        assert tuple(map(int, client.groups())) >= tuple(map(int, server.split("."))), output
 
 
 @contextmanager

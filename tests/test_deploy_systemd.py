@@ -294,8 +294,8 @@ def site(
     env = {**services.service_env(served_combination), **production_env(project)}
     env["DJANGO_ALLOWED_HOSTS"] += f",{domain}"
     env["WEB_CONCURRENCY"] = "2"  # the README's optional knob: 2 cores are shared here
-    if served_combination.answers["database"] == "postgresql":
-        services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
+    if (database := served_combination.answers["database"]) != "sqlite":
+        services.recreate_database(database, env["DATABASE_URL"].rpartition("/")[2])
     env_file = "".join(f"{key}={val}\n" for key, val in env.items())
 
     with private_host(scratch, slug, project.path, project.venv) as host:

@@ -37,8 +37,10 @@ def release(project: Project) -> dict[str, str]:
     """Run the release steps once per project; return the production environment."""
     if project.release_env is None:
         env = production_env(project)
-        if project.answers["database"] == "postgresql":
-            services.recreate_database(env["DATABASE_URL"].rpartition("/")[2])
+        if project.answers["database"] != "sqlite":
+            services.recreate_database(
+                project.answers["database"], env["DATABASE_URL"].rpartition("/")[2]
+            )
         run_release_steps(project, env)
         project.release_env = env
     return dict(project.release_env)
@@ -59,5 +61,5 @@ def fresh_database_url(project: Project, purpose: str) -> str:
             leftover.unlink()
         return f"sqlite:///{path}"
     name = f"{project.combination.slug}_{purpose}"
-    services.recreate_database(name)
+    services.recreate_database(project.answers["database"], name)
     return services.service_env(project.combination)["DATABASE_URL"].rpartition("/")[0] + f"/{name}"

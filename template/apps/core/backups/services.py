@@ -1,10 +1,11 @@
 """Write a backup archive, restore one, and prune old ones.
 
 An archive is one gzipped tar: manifest.json (format, database vendor, time),
-the database's dump (a module per vendor: pg_dump's custom format, or an SQLite
-copy made with its online backup API) and, when uploads live on the filesystem,
-media/ with MEDIA_ROOT's files. Object storage keeps its own copies. With
-BACKUP_STORAGE_URL, scheduled archives are also copied to the "backups" storage.
+the database's dump (a module per vendor: pg_dump's custom format, mysqldump's
+SQL, or an SQLite copy made with its online backup API) and, when uploads live
+on the filesystem, media/ with MEDIA_ROOT's files. Object storage keeps its own
+copies. With BACKUP_STORAGE_URL, scheduled archives are also copied to the
+"backups" storage.
 """
 
 import json
