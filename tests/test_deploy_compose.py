@@ -37,6 +37,7 @@ CHECKOV = "checkov==3.3.30"
 APP_SERVICES = ("migrate", "web")
 BACKING_SERVICES = {
     "postgresql": "db",
+    "mysql": "db",
     "redis": "redis",
     "rabbitmq": "rabbitmq",
     "memcached": "memcached",
@@ -191,6 +192,12 @@ def test_the_application_gets_every_variable_production_requires(
     if "postgresql" in combination.services:
         assert {"POSTGRES_PASSWORD", "DATABASE_URL"} <= secrets
         assert services["db"]["env_file"] == "deploy/compose/production.env"
+    if "mysql" in combination.services:
+        # mariadb:11.4 refuses a first start without a root password option.
+        assert {"MARIADB_PASSWORD", "MARIADB_ROOT_PASSWORD", "DATABASE_URL"} <= secrets
+        assert services["db"]["env_file"] == "deploy/compose/production.env"
+        slug = recorded_answers(deployed)["project_slug"]
+        assert services["db"]["environment"] == {"MARIADB_DATABASE": slug, "MARIADB_USER": slug}
     if "rabbitmq" in combination.services:
         assert {"RABBITMQ_DEFAULT_PASS", "CELERY_BROKER_URL"} <= secrets
 
@@ -209,6 +216,10 @@ def test_the_database_lives_on_a_named_volume(deployed: Path, combination: Combi
         assert "data" in compose["volumes"]
         # The image makes the mount point the app's, so a new volume is writable by it.
         assert f"chown app:app /var/lib/{slug}" in (deployed / "Dockerfile").read_text()
+    elif combination.answers["database"] == "mysql":
+        # The data directory of mariadb:11.4
+        assert services["db"]["volumes"] == ["mysql:/var/lib/mysql"]
+        assert "mysql" in compose["volumes"]
     else:
         # PGDATA of postgres:17
         assert services["db"]["volumes"] == ["postgres:/var/lib/postgresql/data"]
@@ -244,16 +255,27 @@ def test_a_backup_service_backs_up_daily_into_a_volume_of_its_own(
     assert f"chown app:app {directory}" in (deployed / "Dockerfile").read_text()
 
 
-def test_the_image_has_a_pg_dump_as_new_as_the_compose_database(
+def test_the_image_has_dump_tools_as_new_as_the_compose_database(
     deployed: Path, combination: Combination
 ) -> None:
     dockerfile = (deployed / "Dockerfile").read_text()
-    if combination.answers["database"] == "postgresql":
+    build, runtime = dockerfile.split("\nFROM ", 2)[1:]
+    database = combination.answers["database"]
+    if database == "postgresql":
         major = compose_file(deployed)["services"]["db"]["image"].partition(":")[2]
         assert f"ARG PG_MAJOR={major}\n" in dockerfile
         assert "postgresql-client-${PG_MAJOR}" in dockerfile
-    else:  # SQLite is backed up by Python's sqlite3
+    else:
         assert "postgresql-client" not in dockerfile
+    if database == "mysql":
+        # mysqlclient is compiled in the build stage; the runtime stage gets the
+        # library it loads and MariaDB's dump and restore tools (Debian trixie's
+        # 11.8, no older than mariadb:11.4), and no compiler or headers.
+        assert "libmariadb-dev" in build and "gcc" in build
+        assert "libmariadb3 mariadb-client" in runtime
+        assert "libmariadb-dev" not in runtime and "gcc" not in runtime
+    else:  # SQLite is backed up by Python's sqlite3
+        assert "mariadb" not in dockerfile
 
 
 def test_secrets_stay_out_of_git_and_out_of_the_image(deployed: Path, tmp_path: Path) -> None:

@@ -12,11 +12,12 @@ the generated compose.yaml unchanged, beside one test-only override file that
 project on a network the test made, whose gateway address the mail server
 is reached at.
 
-Which combinations: one per task queue (and Celery broker) and one per cache,
-each the compose combination closest to the defaults: seven projects. A
-project costs 4.5 to 9 minutes on a shared 2-core machine (its image build,
-up, then the runs), so a run tests one, by the day of the year (UTC), and a
-week of daily CI runs covers them all; ``DJANGO_PROD_COMPOSE_ALL=1`` runs all seven (see README.md).
+Which combinations: one per task queue (and Celery broker), one per cache and
+one per database that runs as a service (PostgreSQL, MySQL), each the compose
+combination closest to the defaults: eight projects. A project costs 4.5 to 9
+minutes on a shared 2-core machine (its image build, up, then the runs), so a
+run tests one, by the day of the year (UTC), and eight daily CI runs cover them
+all; ``DJANGO_PROD_COMPOSE_ALL=1`` runs all eight (see README.md).
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ DOMAIN = "shop.localhost"
 CA_BUNDLE_IN_IMAGE = "/etc/ssl/certs/ca-certificates.crt"
 CADDY_ROOT_CA = "/data/caddy/pki/authorities/local/root.crt"
 BROKER_SERVICES = {"redis": "redis", "rabbitmq": "rabbitmq"}
+# The databases that run as compose's "db" service.
+DATABASE_SERVICES = ("postgresql", "mysql")
 OVERRIDE = "compose.test-override.yaml"
 RESEND_AFTER_SECONDS = 5
 # Requests the load must have answered after the restarts, every one a success.
@@ -75,7 +78,11 @@ SIGN_UP_INTERVAL_SECONDS = 7
 
 
 def compose_combinations(config: pytest.Config) -> list[Combination]:
-    """One compose combination per queue (and broker) and per cache, closest to the defaults."""
+    """One compose combination per queue (and broker), per cache and per database service.
+
+    Each is the one closest to the defaults. SQLite has no service (nothing to
+    restart under load): its compose file is checked in test_deploy_compose.
+    """
     defaults = default_combination().answers
     candidates = [
         c for c in selected_combinations(config) if c.answers["deploy_target"] == "docker-compose"
@@ -89,9 +96,11 @@ def compose_combinations(config: pytest.Config) -> list[Combination]:
         )
 
     chosen: dict[str, Combination] = {}
-    for axes in (("task_queue", "celery_broker"), ("cache",)):
+    for axes in (("task_queue", "celery_broker"), ("cache",), ("database",)):
         best: dict[tuple[str | None, ...], Combination] = {}
         for combination in candidates:
+            if axes == ("database",) and combination.answers["database"] not in DATABASE_SERVICES:
+                continue
             choice = tuple(combination.answers.get(axis) for axis in axes)
             if choice not in best or distance(combination) < distance(best[choice]):
                 best[choice] = combination
@@ -100,7 +109,7 @@ def compose_combinations(config: pytest.Config) -> list[Combination]:
 
 
 def rotated(combinations: list[Combination]) -> list[Combination]:
-    """One combination a run, by the day of the year (UTC): a week covers all seven."""
+    """One combination a run, by the day of the year (UTC): eight days cover all eight."""
     if os.environ.get("DJANGO_PROD_COMPOSE_ALL") or len(combinations) <= 1:
         return combinations
     day = datetime.datetime.now(datetime.UTC).timetuple().tm_yday

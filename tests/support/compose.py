@@ -81,7 +81,16 @@ exec RUNC "$@"
 # One Debian trixie root file system holds every service's packages; each
 # stand-in is a thin image on it with the official image's entry point,
 # command, user, environment and data directory.
-PACKAGES = ("postgresql", "redis-server", "rabbitmq-server", "memcached", "caddy", "wget")
+PACKAGES = (
+    "postgresql",
+    "mariadb-server",
+    "tzdata",
+    "redis-server",
+    "rabbitmq-server",
+    "memcached",
+    "caddy",
+    "wget",
+)
 
 POSTGRES_ENTRYPOINT = r"""#!/bin/bash
 # postgres:17's contract: POSTGRES_PASSWORD (required), POSTGRES_USER and
@@ -109,6 +118,111 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   pg_ctl -D "$PGDATA" -m fast -w stop
 fi
 exec "$@"
+"""
+
+MARIADB_ENTRYPOINT = r"""#!/bin/bash
+# Stand-in for mariadb:11.4's entry point. Its contract: on the first start into
+# an empty /var/lib/mysql, one of MARIADB_ROOT_PASSWORD, MARIADB_RANDOM_ROOT_PASSWORD
+# or MARIADB_ALLOW_EMPTY_ROOT_PASSWORD is required; root gets it (locally and
+# from '%'), the time zone tables are loaded, MARIADB_DATABASE is created and
+# MARIADB_USER, with MARIADB_PASSWORD, gets all privileges on it from any host;
+# a healthcheck user's credentials go to .my-healthcheck.cnf for healthcheck.sh.
+# The server then listens on TCP 3306 as user mysql.
+set -euo pipefail
+datadir=/var/lib/mysql
+socket=/run/mysqld/mysqld.sock
+if [ "$1" = mariadbd ] && [ "$(id -u)" = 0 ]; then
+  mkdir -p "$datadir" /run/mysqld
+  chown mysql:mysql "$datadir" /run/mysqld
+  exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
+fi
+literal() { local s=${1//\\/\\\\}; printf '%s' "${s//\'/\\\'}"; }
+random_password() { od -An -N24 -tx1 /dev/urandom | tr -d ' \n'; }
+if [ "$1" = mariadbd ] && [ ! -d "$datadir/mysql" ]; then
+  root_options=${MARIADB_ROOT_PASSWORD:-}${MARIADB_RANDOM_ROOT_PASSWORD:-}
+  root_options+=${MARIADB_ALLOW_EMPTY_ROOT_PASSWORD:-}
+  if [ -z "$root_options" ]; then
+    echo "Database is uninitialized and password option is not specified: set one of" \
+      "MARIADB_ROOT_PASSWORD, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and" \
+      "MARIADB_RANDOM_ROOT_PASSWORD" >&2
+    exit 1
+  fi
+  if [ -n "${MARIADB_RANDOM_ROOT_PASSWORD:-}" ]; then
+    MARIADB_ROOT_PASSWORD=$(random_password)
+    echo "GENERATED ROOT PASSWORD: $MARIADB_ROOT_PASSWORD"
+  fi
+  mariadb-install-db --datadir="$datadir" --rpm --auth-root-authentication-method=normal \
+    --skip-test-db --skip-log-bin >/dev/null
+  "$@" --skip-networking --socket="$socket" &
+  pid=$!
+  client=(mariadb --protocol=socket --socket="$socket" -uroot)
+  for _ in $(seq 60); do "${client[@]}" -e 'select 1' >/dev/null 2>&1 && break; sleep 1; done
+  mariadb-tzinfo-to-sql --skip-write-binlog /usr/share/zoneinfo 2>/dev/null \
+    | "${client[@]}" --database=mysql
+  root=$(literal "${MARIADB_ROOT_PASSWORD:-}")
+  health=$(random_password)
+  {
+    echo "CREATE USER 'root'@'%' IDENTIFIED BY '$root';"
+    echo "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
+    for host in 127.0.0.1 ::1 localhost; do
+      echo "CREATE USER 'healthcheck'@'$host' IDENTIFIED BY '$health';"
+    done
+    if [ -n "${MARIADB_DATABASE:-}" ]; then
+      echo "CREATE DATABASE IF NOT EXISTS \`$MARIADB_DATABASE\`;"
+    fi
+    if [ -n "${MARIADB_USER:-}" ]; then
+      echo "CREATE USER '$MARIADB_USER'@'%' IDENTIFIED BY '$(literal "${MARIADB_PASSWORD:-}")';"
+      if [ -n "${MARIADB_DATABASE:-}" ]; then
+        echo "GRANT ALL ON \`${MARIADB_DATABASE//_/\\_}\`.* TO '$MARIADB_USER'@'%';"
+      fi
+    fi
+    # Last: every statement after it would need the password.
+    echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '$root';"
+  } | "${client[@]}"
+  (
+    umask 077
+    printf '[mariadb-client]\nport=3306\nsocket=%s\nuser=healthcheck\npassword=%s\n' \
+      "$socket" "$health" > "$datadir/.my-healthcheck.cnf"
+    echo "protocol=tcp" >> "$datadir/.my-healthcheck.cnf"
+  )
+  kill "$pid"
+  wait "$pid"
+fi
+exec "$@"
+"""
+
+MARIADB_HEALTHCHECK = r"""#!/bin/bash
+# Stand-in for mariadb:11.4's healthcheck.sh, the two tests compose.yaml runs:
+# --connect (the server answers over TCP; refusing this user is an answer too)
+# and --innodb_initialized (InnoDB is ready), as the healthcheck user whose
+# credentials the entry point wrote to /var/lib/mysql/.my-healthcheck.cnf.
+set -eo pipefail
+[ $# -gt 0 ] || { echo "At least one argument required" >&2; exit 1; }
+defaults=()
+if [ -f /var/lib/mysql/.my-healthcheck.cnf ]; then
+  defaults=(--defaults-extra-file=/var/lib/mysql/.my-healthcheck.cnf)
+fi
+sql() { mariadb "${defaults[@]}" --skip-ssl --skip-column-names --batch "$@"; }
+for test in "$@"; do
+  case "$test" in
+    --connect)
+      answer=$(sql -h 127.0.0.1 --protocol tcp -e 'select @@skip_networking' 2>&1) || true
+      case "$answer" in
+        0|ERROR\ 1[0-9][0-9][0-9]\ \(28000\)*) ;;
+        *) echo "healthcheck connect failed: $answer" >&2; exit 1 ;;
+      esac
+      ;;
+    --innodb_initialized)
+      engines="select 1 from information_schema.ENGINES where engine = 'innodb'"
+      engines+=" and support in ('YES', 'DEFAULT', 'ENABLED')"
+      if [ "$(sql -e "$engines")" != 1 ]; then
+        echo "healthcheck innodb_initialized failed" >&2
+        exit 1
+      fi
+      ;;
+    *) echo "healthcheck unknown option or test '${test#--}'" >&2; exit 1 ;;
+  esac
+done
 """
 
 REDIS_ENTRYPOINT = r"""#!/bin/sh
@@ -161,6 +275,8 @@ class StandIn:
     honours: str
     containerfile: str
     entrypoint: str = ""
+    # Other scripts of the official image, by name, installed beside the entry point.
+    scripts: tuple[tuple[str, str], ...] = ()
 
 
 STAND_INS = {
@@ -177,6 +293,25 @@ STAND_INS = {
             "STOPSIGNAL SIGINT\nEXPOSE 5432\n"
             'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["postgres"]\n',
             POSTGRES_ENTRYPOINT,
+        ),
+        StandIn(
+            "mariadb:11.4",
+            "A stand-in built from Debian trixie's MariaDB 11.8 (no 11.4 there). "
+            "MARIADB_ROOT_PASSWORD (or _RANDOM_/_ALLOW_EMPTY_ROOT_PASSWORD), "
+            "MARIADB_DATABASE, MARIADB_USER and MARIADB_PASSWORD on the first start into "
+            "an empty /var/lib/mysql (the volume), time zone tables loaded, the server "
+            "as user mysql on TCP 3306 from any address, no reverse DNS, and "
+            "healthcheck.sh --connect --innodb_initialized on PATH.",
+            # The package's own data directory goes: a new volume must start empty.
+            "RUN rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql /run/mysqld"
+            " && chown mysql:mysql /var/lib/mysql /run/mysqld"
+            " && sed -Ei 's/^(bind-address|user\\s)/#&/' /etc/mysql/mariadb.conf.d/*.cnf"
+            " && printf '[mariadb]\\nhost-cache-size=0\\nskip-name-resolve\\n'"
+            " > /etc/mysql/mariadb.conf.d/05-skipcache.cnf\n"
+            "ENV LANG=C.UTF-8\nEXPOSE 3306\n"
+            'ENTRYPOINT ["docker-entrypoint.sh"]\nCMD ["mariadbd"]\n',
+            MARIADB_ENTRYPOINT,
+            (("healthcheck.sh", MARIADB_HEALTHCHECK),),
         ),
         StandIn(
             "redis:8",
@@ -291,11 +426,14 @@ def _build_base(tag: str) -> None:
 def _build_stand_in(stand_in: StandIn, base: str, key: str) -> None:
     with tempfile.TemporaryDirectory(prefix="stand-in-") as context:
         lines = [f"FROM {base}"]
+        scripts = stand_in.scripts
         if stand_in.entrypoint:
-            script = Path(context) / "docker-entrypoint.sh"
-            script.write_text(stand_in.entrypoint)
+            scripts = (("docker-entrypoint.sh", stand_in.entrypoint), *scripts)
+        for name, text in scripts:
+            script = Path(context) / name
+            script.write_text(text)
             script.chmod(0o755)
-            lines.append("COPY docker-entrypoint.sh /usr/local/bin/")
+            lines.append(f"COPY {name} /usr/local/bin/")
         lines.append(f"LABEL django-prod.stand-in={key}")
         (Path(context) / "Containerfile").write_text(
             "\n".join(lines) + "\n" + stand_in.containerfile

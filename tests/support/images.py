@@ -5,7 +5,9 @@ a stand-in for the official ``python:<version>-slim-trixie`` image: Debian
 trixie from ``debootstrap``, imported into podman under the official name, with
 Python where the official image has it (``/usr/local/bin``): trixie's own 3.13,
 or for 3.14 and 3.15 Debian sid's build that .ci/run made runnable on this host
-(interpreter, standard library and sid's C library at the same path inside). Builds
+(interpreter, standard library and sid's C library at the same path inside). Python's
+C headers are where the official image has them (``/usr/local/include/python<version>``),
+so a Dockerfile can build a C extension (mysqlclient) as it would on the official image. Builds
 use ``podman build --isolation=chroot``; containers run with ``buildah run
 --isolation chroot``, which shares the host's network (``podman run`` fails in
 this sandbox on crun's rlimits). Holding this machine's CA bundle, the
@@ -40,6 +42,10 @@ OFFICIAL_CHANGES = (
     "ENV LANG=C.UTF-8",
     'CMD ["python3"]',
 )
+# A stand-in's revision, in a label: one built before a change is built again.
+# 2: Python's headers in /usr/local/include.
+STAND_IN_LABEL = "django-prod.python-stand-in"
+STAND_IN_REVISION = "2"
 
 
 class ImageToolMissing(RuntimeError):
@@ -71,10 +77,24 @@ def image_exists(name: str) -> bool:
     return subprocess.run(["podman", "image", "exists", name], check=False).returncode == 0
 
 
+def label(image: str, key: str) -> str:
+    """The value of *image*'s label *key*; empty when the image or the label is missing."""
+    result = subprocess.run(
+        ["podman", "image", "inspect", "--format", f'{{{{index .Labels "{key}"}}}}', image],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
 def python_stand_in(python_version: str) -> tuple[str, float]:
     """The stand-in for ``python:<version>-slim-trixie``; build it when missing.
 
     Returns the image name and the seconds spent building it (0 when it existed).
+    Python's headers are in ``/usr/local/include/python<version>``, as in the
+    official image: trixie's own (libpython3.13-dev), or sid's copied beside
+    its interpreter.
     """
     require_tools()
     name = f"docker.io/library/python:{python_version}-slim-trixie"
@@ -82,18 +102,21 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
     interpreter = f"python{python_version}"
     sid_python = None if trixie_python else Path(toolchain.python(python_version))
     with exclusive(LOCK_DIR / "python-stand-in.lock"):
-        if image_exists(name):
+        if label(name, STAND_IN_LABEL) == STAND_IN_REVISION:
             return name, 0.0
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="stand-in-") as scratch:
             root = Path(scratch) / "rootfs"
-            packages = f"{interpreter},{interpreter}-venv," if trixie_python else ""
+            packages = (
+                f"{interpreter},{interpreter}-venv,lib{interpreter}-dev," if trixie_python else ""
+            )
             _debootstrap(root, include=f"{packages}ca-certificates")
             if sid_python is None:
                 target = f"/usr/bin/{interpreter}"
+                headers = f"/usr/include/{interpreter}"
             else:
                 target = str(sid_python)
-                _copy_sid_python(sid_python, python_version, root)
+                headers = _copy_sid_python(sid_python, python_version, root)
             # As in Debian's official images, apt keeps no package or index cache.
             (root / "etc" / "apt" / "apt.conf.d" / "docker-clean").write_text(
                 'Dir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n'
@@ -102,6 +125,9 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
             # The official image's interpreter answers to python, python3 and pythonX.Y.
             for alias in ("python", "python3", interpreter):
                 (root / "usr" / "local" / "bin" / alias).symlink_to(target)
+            # And its headers are in /usr/local/include/pythonX.Y.
+            (root / "usr" / "local" / "include").mkdir(parents=True, exist_ok=True)
+            (root / "usr" / "local" / "include" / interpreter).symlink_to(headers)
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc" / "ssl" / "certs" / HOST_CA_BUNDLE.name)
             for cache in (
                 "var/cache/apt/archives",
@@ -113,19 +139,23 @@ def python_stand_in(python_version: str) -> tuple[str, float]:
             tar = subprocess.Popen(
                 ["tar", "--numeric-owner", "-C", str(root), "-c", "."], stdout=subprocess.PIPE
             )
-            changes = [arg for change in OFFICIAL_CHANGES for arg in ("--change", change)]
+            stand_in = (*OFFICIAL_CHANGES, f"LABEL {STAND_IN_LABEL}={STAND_IN_REVISION}")
+            changes = [arg for change in stand_in for arg in ("--change", change)]
             run(["podman", "import", *changes, "-", name], stdin=tar.stdout, timeout=600)
             if tar.wait() != 0:
                 raise AssertionError("tar of the stand-in root file system failed")
         return name, time.monotonic() - started
 
 
-def _copy_sid_python(executable: Path, python_version: str, root: Path) -> None:
+def _copy_sid_python(executable: Path, python_version: str, root: Path) -> str:
     """Debian sid's Python for this host (see .ci/run), at the same path under *root*.
 
     The interpreter, its standard library and the sid libraries they load (its
     loader lists them), so it runs on sid's C library whatever trixie's is;
-    ensurepip finds pip's wheel where Debian's build looks for it.
+    ensurepip finds pip's wheel where Debian's build looks for it. Its headers
+    go where its sysconfig looks for them (the interpreter's prefix), with the
+    real pyconfig.h in place of Debian's, which includes the one under the
+    multiarch directory; returns that directory.
     """
     sid_root = executable.parents[2]
     stdlib = sid_root / "usr" / "lib" / f"python{python_version}"
@@ -140,6 +170,14 @@ def _copy_sid_python(executable: Path, python_version: str, root: Path) -> None:
         shutil.copy2(source, copy)
     shutil.copytree(stdlib, root / stdlib.relative_to("/"), symlinks=True)
     shutil.copytree(sid_root / "usr/share/python-wheels", root / "usr/share/python-wheels")
+    headers = sid_root / "usr" / "include" / f"python{python_version}"
+    copy = root / headers.relative_to("/")
+    shutil.copytree(headers, copy, symlinks=True)
+    multiarch = loader.parent.name  # x86_64-linux-gnu
+    pyconfig = headers.parent / multiarch / f"python{python_version}" / "pyconfig.h"
+    (copy / "pyconfig.h").unlink()
+    shutil.copy2(pyconfig, copy / "pyconfig.h")
+    return str(headers)
 
 
 # Each debootstrap's root, archived, by its package list: the 3.14 and 3.15
