@@ -1,4 +1,4 @@
-"""Outages under a running app: the cache server dies, PostgreSQL restarts, a broker hangs.
+"""Outages under a running app: the cache server dies, PostgreSQL or MySQL restarts, a broker hangs.
 
 The project is served by gunicorn under production settings against private
 servers this test starts (tests/support/private_servers.py), so taking one
@@ -11,6 +11,8 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,13 @@ import requests
 from tests.support.building import build
 from tests.support.combinations import Combination
 from tests.support.hung_server import hung_server
-from tests.support.private_servers import private_cache, private_postgres
+from tests.support.private_servers import (
+    PrivateDatabase,
+    PrivateMariaDB,
+    PrivatePostgres,
+    private_cache,
+    private_database,
+)
 from tests.support.production import fresh_database_url, production_env, run_release_steps
 from tests.support.selection import closest_to_defaults
 from tests.support.server import gunicorn
@@ -49,9 +57,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "queue_combination" in metafunc.fixturenames:
         by_queue = closest_to_defaults(metafunc.config, "task_queue", "celery_broker")
         parametrize("queue_combination", [c for c in by_queue if c.answers["task_queue"] != "none"])
-    if "postgres_combination" in metafunc.fixturenames:
-        by_database = closest_to_defaults(metafunc.config, "database")
-        parametrize("postgres_combination", [c for c in by_database if "postgresql" in c.services])
+    for name, service in (("postgres_combination", "postgresql"), ("mysql_combination", "mysql")):
+        if name in metafunc.fixturenames:
+            by_database = closest_to_defaults(metafunc.config, "database")
+            parametrize(name, [c for c in by_database if service in c.services])
 
 
 def get(served: Served, path: str, headers: dict[str, str] | None = None) -> requests.Response:
@@ -132,33 +141,53 @@ def test_a_cache_outage_slows_the_site_down_but_never_takes_it_down(
     )
 
 
-@pytest.fixture
-def served_on_private_postgres(
-    postgres_combination: Combination, copie_session: Any
-) -> Iterator[tuple[Served, Any, Any]]:
-    project = build(postgres_combination, copie_session)
-    with private_postgres() as postgres:
-        postgres.create_database("app")
-        env = {**production_env(project), "DATABASE_URL": postgres.database_url("app")}
+ServedOnDatabase = tuple[Served, PrivateDatabase, Path]
+
+
+@contextmanager
+def served_on_private_database(
+    combination: Combination, copie_session: Any, kind: type[PrivateDatabase]
+) -> Iterator[ServedOnDatabase]:
+    """The project served by gunicorn on a database server of *kind*; and gunicorn's log."""
+    project = build(combination, copie_session)
+    with private_database(kind) as database:
+        database.create_database("app")
+        env = {**production_env(project), "DATABASE_URL": database.database_url("app")}
         run_release_steps(project, env)
         with gunicorn(project, env) as url:
             served = Served(project, url, env)
             create_verified_user(served, EMAIL)
-            log = project.path / "gunicorn.log"
-            yield served, postgres, log
+            yield served, database, project.path / "gunicorn.log"
 
 
-def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
-    served_on_private_postgres: tuple[Served, Any, Any], record_property: pytest.RecordProperty
+@pytest.fixture
+def served_on_private_postgres(
+    postgres_combination: Combination, copie_session: Any
+) -> Iterator[ServedOnDatabase]:
+    with served_on_private_database(postgres_combination, copie_session, PrivatePostgres) as served:
+        yield served
+
+
+@pytest.fixture
+def served_on_private_mysql(
+    mysql_combination: Combination, copie_session: Any
+) -> Iterator[ServedOnDatabase]:
+    with served_on_private_database(mysql_combination, copie_session, PrivateMariaDB) as served:
+        yield served
+
+
+def assert_reconnects_after_restart(
+    served_on: ServedOnDatabase, server_name: str, record_property: pytest.RecordProperty
 ) -> None:
-    served, postgres, log = served_on_private_postgres
+    """Restart the database under a serving app: it serves again, with no failed request after."""
+    served, database, log = served_on
     signed_in = signed_in_headers(served, EMAIL)
-    # Every worker holds pooled connections before the restart.
+    # Every worker holds open database connections before the restart.
     for _ in range(20):
         assert get(served, "/api/users/me/", signed_in).status_code == 200
     workers_before = booted_workers(log.read_text())
 
-    postgres.restart()
+    database.restart()
     restarted_at = time.monotonic()
 
     def serving_again() -> bool:
@@ -168,7 +197,7 @@ def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
         )
 
     recovery = wait_until(serving_again, timeout=30, message="not serving again")
-    # Once back, it stays back: every worker's pool has replaced its dead connections.
+    # Once back, it stays back: every worker has replaced its dead connections.
     failures = [
         response.status_code
         for response in (get(served, "/api/users/me/", signed_in) for _ in range(40))
@@ -178,10 +207,23 @@ def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
     assert booted_workers(log.read_text()) == workers_before, "gunicorn replaced a worker"
     record_property(
         "resilience",
-        f"{served.project.combination.id}: PostgreSQL restarted under load: serving again "
+        f"{served.project.combination.id}: {server_name} restarted under load: serving again "
         f"{recovery:.2f} s after it was back ({time.monotonic() - restarted_at:.1f} s "
         "incl. 40 checks), no worker restarted",
     )
+
+
+def test_the_app_reconnects_after_postgresql_restarts_without_being_restarted(
+    served_on_private_postgres: ServedOnDatabase, record_property: pytest.RecordProperty
+) -> None:
+    assert_reconnects_after_restart(served_on_private_postgres, "PostgreSQL", record_property)
+
+
+def test_the_app_reconnects_after_mysql_restarts_without_being_restarted(
+    served_on_private_mysql: ServedOnDatabase, record_property: pytest.RecordProperty
+) -> None:
+    # Persistent connections (CONN_MAX_AGE), each checked before reuse (CONN_HEALTH_CHECKS).
+    assert_reconnects_after_restart(served_on_private_mysql, "MariaDB", record_property)
 
 
 # /readyz's bound (READINESS_TIMEOUT_SECONDS' default) and what a loaded

@@ -1,4 +1,4 @@
-"""Private instances of Redis, Memcached, RabbitMQ and PostgreSQL that a test may stop and start.
+"""Private Redis, Memcached, RabbitMQ, PostgreSQL and MariaDB servers a test may stop and start.
 
 The machine's shared servers serve every combination at once, so outage tests
 never touch them: each starts a server of its own on a free port and takes that
@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from tests.support.processes import run
 from tests.support.server import free_port
@@ -158,8 +159,25 @@ class PrivateRabbitMQ(PrivateServer):
         return f"amqp://guest:guest@{HOST}:{self.port}//"
 
 
+class PrivateDatabase(Protocol):
+    """A database server of its own: ``init()`` once, then ``start()``, ``restart()``..."""
+
+    name: str
+    port: int
+
+    def __init__(self, workdir: Path) -> None: ...
+    def init(self) -> None: ...
+    def start(self) -> None: ...
+    def restart(self) -> None: ...
+    def stop(self) -> None: ...
+    def database_url(self, name: str) -> str: ...
+    def create_database(self, name: str) -> None: ...
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of its own (initdb), restarted with ``pg_ctl restart``."""
+
+    name = "postgres"
 
     def __init__(self, workdir: Path) -> None:
         self.port = free_port()
@@ -217,6 +235,128 @@ class PrivatePostgres:
         )
 
 
+class PrivateMariaDB:
+    """A MariaDB server of its own (mariadb-install-db), its root reachable over TCP sans password.
+
+    ``restart()`` shuts it down cleanly (SIGTERM: every client connection is
+    closed) and starts it again on the same data. It reads no option file
+    (/etc/mysql names the shared server's port and socket) and trades
+    durability for speed: no binary log, no flush at each commit.
+    """
+
+    name = "mariadb"
+    boot_seconds = 60.0
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.data = workdir / "data"
+        self.log = workdir / "mariadb.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        # mariadbd will not run as root unless told to: as root it becomes "mysql".
+        self.user = ["--user=mysql"] if os.geteuid() == 0 else []
+        if self.user:
+            shutil.chown(workdir, "mysql", "mysql")
+
+    def _options(self) -> list[str]:
+        """What both mariadb-install-db and mariadbd are told (--no-defaults first)."""
+        return [
+            "--no-defaults",
+            *self.user,
+            f"--datadir={self.data}",
+            "--skip-name-resolve",
+            "--innodb-log-file-size=16M",
+            "--innodb-buffer-pool-size=64M",
+        ]
+
+    def init(self) -> None:
+        result = run(
+            [
+                _binary("mariadb-install-db"),
+                *self._options(),
+                "--auth-root-authentication-method=normal",  # root@127.0.0.1, no password
+                "--skip-test-db",
+            ],
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"mariadb-install-db failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+
+    def start(self) -> None:
+        """Start mariadbd; return once it answers a query, or fail with its log's tail."""
+        command = [
+            _binary("mariadbd"),
+            *self._options(),
+            f"--bind-address={HOST}",
+            f"--port={self.port}",
+            f"--socket={self.workdir / 'mariadbd.sock'}",
+            f"--pid-file={self.workdir / 'mariadbd.pid'}",
+            "--skip-log-bin",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--innodb-doublewrite=0",
+        ]
+        with self.log.open("ab") as log:  # no --log-error: the server logs to stderr
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        process = self.process
+
+        def answers() -> bool:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"mariadbd exited with {process.returncode} on port {self.port}:\n"
+                    f"{self._log_tail()}"
+                )
+            return self._sql("SELECT 1").returncode == 0
+
+        try:
+            wait_until(
+                answers,
+                timeout=self.boot_seconds,
+                message=f"private mariadb did not answer on {HOST}:{self.port}",
+                interval=0.1,
+            )
+        except AssertionError as timeout:
+            raise RuntimeError(f"{timeout}:\n{self._log_tail()}") from None
+
+    def restart(self) -> None:
+        """Stop cleanly (clients are disconnected) and start again."""
+        self.stop()
+        self.start()
+
+    def stop(self) -> None:
+        """Shut down cleanly (SIGTERM), killing it if that takes more than a minute."""
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            self.process = None
+        wait_for_port_closed(self.port, self.name)
+
+    def database_url(self, name: str) -> str:
+        return f"mysql://root@{HOST}:{self.port}/{name}"
+
+    def create_database(self, name: str) -> None:
+        result = self._sql(
+            f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_uca1400_ai_ci"
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"CREATE DATABASE {name} failed:\n{result.stderr}")
+
+    def _sql(self, statement: str) -> subprocess.CompletedProcess[str]:
+        """Run *statement* as root over TCP, as the app connects."""
+        client = [_binary("mariadb"), "-h", HOST, "-P", str(self.port), "-u", "root"]
+        return run([*client, "--connect-timeout=2", "--batch", "-e", statement], timeout=30)
+
+    def _log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
 @contextmanager
 def private_server[Server: PrivateServer](kind: type[Server]) -> Iterator[Server]:
     """A started server of *kind*, this test's own, stopped when the block ends."""
@@ -241,10 +381,14 @@ def private_cache(kind: str) -> Iterator[PrivateRedis | PrivateMemcached]:
 
 
 @contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A started PostgreSQL cluster of this test's own (in /tmp, readable by postgres)."""
-    workdir = Path(tempfile.mkdtemp(prefix="private-postgres-", dir="/tmp"))
-    server = PrivatePostgres(workdir)
+def private_database[Database: PrivateDatabase](kind: type[Database]) -> Iterator[Database]:
+    """A started database server of *kind*, this test's own, in a directory of its own in /tmp.
+
+    /tmp, not the test's temporary directory: the server's own user (postgres,
+    mysql) must be able to reach it. Stopped and removed when the block ends.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix=f"private-{kind.name}-", dir="/tmp"))
+    server = kind(workdir)
     try:
         server.init()
         server.start()
@@ -254,6 +398,20 @@ def private_postgres() -> Iterator[PrivatePostgres]:
             server.stop()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A started PostgreSQL cluster of this test's own."""
+    with private_database(PrivatePostgres) as server:
+        yield server
+
+
+@contextmanager
+def private_mariadb() -> Iterator[PrivateMariaDB]:
+    """A started MariaDB server of this test's own."""
+    with private_database(PrivateMariaDB) as server:
+        yield server
 
 
 def _binary(name: str) -> str:
