@@ -23,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, wait
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection, connections
 from django.http import JsonResponse
 from django.utils.module_loading import import_string
@@ -75,6 +75,7 @@ class ReadinessProbe:
             return dict(results)
 
     def _run(self, checks: dict[str, Callable[[], None]]) -> dict[str, str]:
+        load_clients()
         results: dict[str, str] = {}
         started: dict[str, Future[None]] = {}
         for name, check in checks.items():
@@ -98,6 +99,17 @@ class ReadinessProbe:
             else:
                 results[name] = "ok"
         return {name: results[name] for name in checks}
+
+
+def load_clients() -> None:
+    """Import the database's and the cache's client libraries here, before the check threads.
+
+    Two threads importing one package at once (redis, for a cache and a broker
+    both on Redis) can fail with Python's import deadlock error: a cold
+    worker's first probe would report a healthy dependency down.
+    """
+    connections["default"]  # imports the database backend
+    caches["default"]  # imports the cache backend's client
 
 
 def _start(check: Callable[[], None]) -> Future[None]:

@@ -25,6 +25,8 @@ def database_without_test_transactions(
 
 hung_server: HungServer | None = None
 runs = 0
+# What the checks and the clients they load did, in order.
+events: list[str] = []
 
 
 def check_hung_service() -> None:
@@ -172,6 +174,26 @@ def test_a_check_still_hung_is_not_started_again_by_the_next_probe(
     assert time.monotonic() - started < 0.5
     assert response.json()["checks"] == {"hung_service": "unavailable"}
     assert hung_dependency.accepted() == 1
+
+
+def check_recorded() -> None:
+    events.append("check ran")
+
+
+def test_the_cache_client_is_loaded_before_any_check_runs_in_a_thread(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class RecordingCaches(dict[str, object]):
+        def __getitem__(self, alias: str) -> object:
+            events.append(f"cache {alias} loaded")
+            return object()
+
+    events.clear()
+    monkeypatch.setattr(health, "caches", RecordingCaches())
+    settings.READINESS_CHECKS = [f"{__name__}.check_recorded"]
+
+    assert health.run_readiness_checks() == {"recorded": "ok"}
+    assert events == ["cache default loaded", "check ran"]
 
 
 def test_a_burst_of_probes_costs_one_run_of_the_checks(settings: Settings) -> None:
