@@ -359,16 +359,6 @@ def _content_key() -> str:
     return hashlib.sha256(described.encode()).hexdigest()[:16]
 
 
-def _label(image: str, key: str) -> str:
-    result = subprocess.run(
-        ["podman", "image", "inspect", "--format", f'{{{{index .Labels "{key}"}}}}', image],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.strip() if result.returncode == 0 else ""
-
-
 def official_name(name: str) -> str:
     return f"docker.io/library/{name}"
 
@@ -386,7 +376,9 @@ def service_stand_ins(names: Sequence[str]) -> float:
     key = _content_key()
     started = time.monotonic()
     with exclusive(images.LOCK_DIR / "service-stand-ins.lock"):
-        missing = [n for n in names if _label(official_name(n), "django-prod.stand-in") != key]
+        missing = [
+            n for n in names if images.label(official_name(n), "django-prod.stand-in") != key
+        ]
         if not missing:
             return 0.0
         base = f"localhost/django-prod-services-base:{key}"
