@@ -145,12 +145,7 @@ class PrivateRabbitMQ(PrivateServer):
     def stop(self) -> None:
         """End the node: connections drop at once, persistent messages stay on disk."""
         if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            shut_down(self.process, grace_seconds=30)
             self.process = None
         wait_for_port_closed(self.port, self.name)
 
@@ -329,12 +324,7 @@ class PrivateMariaDB:
     def stop(self) -> None:
         """Shut down cleanly (SIGTERM), killing it if that takes more than a minute."""
         if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            shut_down(self.process, grace_seconds=60)
             self.process = None
         wait_for_port_closed(self.port, self.name)
 
@@ -355,6 +345,16 @@ class PrivateMariaDB:
 
     def _log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+def shut_down(process: subprocess.Popen[bytes], *, grace_seconds: float) -> None:
+    """SIGTERM *process*'s group and wait; SIGKILL it if it is still up after the grace."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 @contextmanager
@@ -398,20 +398,6 @@ def private_database[Database: PrivateDatabase](kind: type[Database]) -> Iterato
             server.stop()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-@contextmanager
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A started PostgreSQL cluster of this test's own."""
-    with private_database(PrivatePostgres) as server:
-        yield server
-
-
-@contextmanager
-def private_mariadb() -> Iterator[PrivateMariaDB]:
-    """A started MariaDB server of this test's own."""
-    with private_database(PrivateMariaDB) as server:
-        yield server
 
 
 def _binary(name: str) -> str:
